@@ -1,0 +1,458 @@
+package persistence
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ringback/secrets"
+	"ringback/tenant"
+)
+
+// applyLock serialises config applies across engines: applies are rare, and one lock makes
+// "E.164 numbers are unique across tenants" and "the same file twice is a no-op" obvious.
+const applyLock = 7215001
+
+// Tenants stores applied tenant configs. It is the one store that writes both schemas:
+// an apply projects one config into the fulfillment side (services, resources, policies,
+// connections) and the conversation side (business numbers, messaging settings) in one
+// transaction, so nothing is ever half-applied.
+type Tenants struct {
+	pool *pgxpool.Pool
+	box  *secrets.Box
+	// keyHashes caches booking key hashes by tenant (every booking API request checks
+	// one); an apply through this store drops its tenant's entry.
+	keyHashes sync.Map
+}
+
+// NewTenants returns the tenant store; box seals credentials and PBX secrets.
+func NewTenants(pool *pgxpool.Pool, box *secrets.Box) *Tenants {
+	return &Tenants{pool: pool, box: box}
+}
+
+// stored is what the store keeps of a tenant between applies.
+type stored struct {
+	version    int64
+	hash       []byte
+	bookingKey []byte
+	resources  []string                     // active resource ids
+	creds      map[string]map[string]string // connection id → plaintext credentials
+	pbx        map[string]string            // endpoint number → plaintext secret
+}
+
+// Apply stores cfg, which must already be normalised and valid on its own. Rules that need
+// the database (numbers owned by another tenant, resources with future claims, secrets to
+// keep) are checked here and reported as *tenant.ValidationError; on any error nothing is
+// written. Credentials and booking_api_key left out or sent back as tenant.Redacted keep
+// their stored values.
+func (s *Tenants) Apply(ctx context.Context, cfg *tenant.Config) (tenant.ApplyResult, error) {
+	var res tenant.ApplyResult
+	err := inTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock($1)`, applyLock); err != nil {
+			return err
+		}
+		old, err := s.load(ctx, tx, cfg.ID)
+		if err != nil {
+			return err
+		}
+		full, keyHash, problems := s.resolveSecrets(cfg, old)
+		more, err := checkAgainstDatabase(ctx, tx, cfg, old)
+		if err != nil {
+			return err
+		}
+		if problems = append(problems, more...); len(problems) > 0 {
+			return &tenant.ValidationError{Errors: problems}
+		}
+		hash := configHash(full, keyHash)
+		if old != nil && slices.Equal(old.hash, hash) {
+			res = tenant.ApplyResult{Version: old.version}
+			return nil
+		}
+		res.Created, res.Changed = old == nil, true
+		res.Version, err = s.write(ctx, tx, full, keyHash, hash)
+		return err
+	})
+	if res.Changed {
+		s.keyHashes.Delete(cfg.ID)
+	}
+	return res, err
+}
+
+// load reads what is stored of tenant id, with secrets opened; nil when it does not exist.
+func (s *Tenants) load(ctx context.Context, tx pgx.Tx, id string) (*stored, error) {
+	old := &stored{creds: map[string]map[string]string{}, pbx: map[string]string{}}
+	err := tx.QueryRow(ctx, `SELECT version, config_hash, booking_key_hash FROM fulfillment.tenants WHERE id = $1`, id).
+		Scan(&old.version, &old.hash, &old.bookingKey)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load tenant: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM fulfillment.resources WHERE tenant_id = $1 AND active`, id)
+	if err != nil {
+		return nil, err
+	}
+	if old.resources, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT id, credentials FROM fulfillment.connections WHERE tenant_id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	type conn struct {
+		ID     string
+		Sealed []byte
+	}
+	conns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[conn])
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		if c.Sealed == nil {
+			continue
+		}
+		plain, err := s.box.Open(c.Sealed, connectionContext(id, c.ID))
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: %w", c.ID, err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(plain, &m); err != nil {
+			return nil, fmt.Errorf("connection %s credentials: %w", c.ID, err)
+		}
+		old.creds[c.ID] = m
+	}
+	rows, err = tx.Query(ctx, `SELECT number, pbx_secret FROM conversation.endpoints WHERE tenant_id = $1 AND pbx_secret IS NOT NULL`, id)
+	if err != nil {
+		return nil, err
+	}
+	type pbx struct {
+		Number string
+		Sealed []byte
+	}
+	secretsByNumber, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pbx])
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range secretsByNumber {
+		plain, err := s.box.Open(p.Sealed, endpointContext(p.Number))
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s pbx_secret: %w", p.Number, err)
+		}
+		old.pbx[p.Number] = string(plain)
+	}
+	return old, nil
+}
+
+// resolveSecrets returns a copy of cfg in which every kept secret (left out, or sent back
+// redacted) is replaced by its stored plaintext, and the booking key hash to store.
+func (s *Tenants) resolveSecrets(cfg *tenant.Config, old *stored) (*tenant.Config, []byte, []tenant.FieldError) {
+	var problems []tenant.FieldError
+	full := *cfg
+	full.Connections = make([]tenant.Connection, len(cfg.Connections))
+	full.Endpoints = slices.Clone(cfg.Endpoints)
+
+	var keyHash []byte
+	switch cfg.BookingAPIKey {
+	case "", tenant.Redacted:
+		if old != nil {
+			keyHash = old.bookingKey
+		}
+		if keyHash == nil && cfg.BookingAPIKey == tenant.Redacted {
+			problems = append(problems, tenant.FieldError{Field: "booking_api_key", Message: "is redacted but no key is stored to keep; send the key"})
+		}
+	default:
+		keyHash = secrets.HashKey(cfg.BookingAPIKey)
+	}
+	full.BookingAPIKey = ""
+
+	for i, c := range cfg.Connections {
+		kept := map[string]string{}
+		if old != nil {
+			kept = old.creds[c.ID]
+		}
+		creds := map[string]string{}
+		for k, v := range c.Credentials {
+			if v == tenant.Redacted {
+				stored, ok := kept[k]
+				if !ok {
+					problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("connections[%d].credentials.%s", i, k), Message: "is redacted but nothing is stored to keep; send the value"})
+					continue
+				}
+				v = stored
+			}
+			creds[k] = v
+		}
+		if len(c.Credentials) == 0 {
+			maps.Copy(creds, kept)
+		}
+		if len(creds) > 0 && !s.box.HasKey() {
+			problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("connections[%d].credentials", i), Message: secrets.ErrNoKey.Error()})
+		}
+		c.Credentials = creds
+		full.Connections[i] = c
+	}
+	for i, e := range full.Endpoints {
+		// pbx_secret is optional: left out, the endpoint has none; redacted, it keeps its own.
+		if e.PBXSecret == tenant.Redacted {
+			stored, ok := "", false
+			if old != nil {
+				stored, ok = old.pbx[e.Number]
+			}
+			if !ok {
+				problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("endpoints[%d].pbx_secret", i), Message: "is redacted but no secret is stored to keep; send the secret"})
+				continue
+			}
+			full.Endpoints[i].PBXSecret = stored
+		}
+		if full.Endpoints[i].PBXSecret != "" && !s.box.HasKey() {
+			problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("endpoints[%d].pbx_secret", i), Message: secrets.ErrNoKey.Error()})
+		}
+	}
+	return &full, keyHash, problems
+}
+
+// checkAgainstDatabase reports the rules only the database can answer.
+func checkAgainstDatabase(ctx context.Context, tx pgx.Tx, cfg *tenant.Config, old *stored) ([]tenant.FieldError, error) {
+	var problems []tenant.FieldError
+	numbers := make([]string, len(cfg.Endpoints))
+	for i, e := range cfg.Endpoints {
+		numbers[i] = e.Number
+	}
+	rows, err := tx.Query(ctx, `SELECT number, tenant_id FROM conversation.endpoints WHERE number = ANY($1) AND tenant_id <> $2`, numbers, cfg.ID)
+	if err != nil {
+		return nil, err
+	}
+	owners := map[string]string{}
+	for rows.Next() {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, err
+		}
+		owners[n] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, n := range numbers {
+		if _, taken := owners[n]; taken {
+			problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("endpoints[%d].number", i), Message: "is already used by another tenant"})
+		}
+	}
+
+	if old == nil {
+		return problems, nil
+	}
+	var removed []string
+	for _, id := range old.resources {
+		if _, ok := cfg.Resource(id); !ok {
+			removed = append(removed, id)
+		}
+	}
+	if len(removed) == 0 {
+		return problems, nil
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT resource_id, count(*) FROM fulfillment.claims
+		WHERE tenant_id = $1 AND resource_id = ANY($2) AND ends_at > now()
+		  AND (status = 'booked' OR (status = 'held' AND expires_at > now()))
+		GROUP BY resource_id ORDER BY resource_id`, cfg.ID, removed)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		problems = append(problems, tenant.FieldError{Field: "resources", Message: fmt.Sprintf("resource %q cannot be removed: it has %d future appointment(s) or live hold(s); cancel or move them first", id, n)})
+	}
+	return problems, rows.Err()
+}
+
+// configHash fingerprints a config with its secrets, so any change (a rotated credential
+// included) is a change, and the same file twice is not.
+func configHash(full *tenant.Config, keyHash []byte) []byte {
+	h := sha256.New()
+	b, _ := json.Marshal(full) // plain structs and maps: cannot fail; map keys are sorted
+	h.Write(b)
+	h.Write(keyHash)
+	return h.Sum(nil)
+}
+
+// write stores full (secrets in plaintext, to be sealed here) and returns the new version.
+func (s *Tenants) write(ctx context.Context, tx pgx.Tx, full *tenant.Config, keyHash, hash []byte) (int64, error) {
+	shown := full.Redact()
+	shown.BookingAPIKey = ""
+	if keyHash != nil {
+		shown.BookingAPIKey = tenant.Redacted
+	}
+	var version int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO fulfillment.tenants (id, name, timezone, policies, config, config_hash, booking_key_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,
+			policies = excluded.policies, config = excluded.config, config_hash = excluded.config_hash,
+			booking_key_hash = excluded.booking_key_hash,
+			version = fulfillment.tenants.version + 1, updated_at = now()
+		RETURNING version`,
+		full.ID, full.Name, full.Timezone, full.Policies, shown, hash, keyHash).Scan(&version)
+	if err != nil {
+		return 0, fmt.Errorf("write tenant: %w", err)
+	}
+
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM fulfillment.services WHERE tenant_id = $1`, full.ID)
+	for _, svc := range full.Services {
+		b.Queue(`INSERT INTO fulfillment.services (tenant_id, id, name, duration, price) VALUES ($1, $2, $3, $4, $5)`,
+			full.ID, svc.ID, svc.Name, svc.Duration.Std(), svc.Price)
+	}
+	ids := make([]string, len(full.Resources))
+	for i, r := range full.Resources {
+		ids[i] = r.ID
+		var conn, cal *string
+		if r.Calendar != nil {
+			conn, cal = &r.Calendar.Connection, &r.Calendar.CalendarID
+		}
+		b.Queue(`
+			INSERT INTO fulfillment.resources (tenant_id, id, name, services, hours, calendar_connection, calendar_id, active)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+			ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, services = excluded.services,
+				hours = excluded.hours, calendar_connection = excluded.calendar_connection,
+				calendar_id = excluded.calendar_id, active = true`,
+			full.ID, r.ID, r.Name, r.Services, r.Hours, conn, cal)
+	}
+	b.Queue(`UPDATE fulfillment.resources SET active = false WHERE tenant_id = $1 AND NOT (id = ANY($2))`, full.ID, ids)
+
+	connIDs := make([]string, len(full.Connections))
+	for i, c := range full.Connections {
+		connIDs[i] = c.ID
+		var sealed []byte
+		if len(c.Credentials) > 0 {
+			plain, _ := json.Marshal(c.Credentials)
+			var err error
+			if sealed, err = s.box.Seal(plain, connectionContext(full.ID, c.ID)); err != nil {
+				return 0, err
+			}
+		}
+		// New credentials give a parked connection a fresh start.
+		b.Queue(`
+			INSERT INTO fulfillment.connections (tenant_id, id, provider, credentials)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, id) DO UPDATE SET provider = excluded.provider, credentials = excluded.credentials,
+				state = 'active', state_reason = NULL, updated_at = now()`,
+			full.ID, c.ID, c.Provider, sealed)
+	}
+	b.Queue(`DELETE FROM fulfillment.connections WHERE tenant_id = $1 AND NOT (id = ANY($2))`, full.ID, connIDs)
+
+	settings := map[string]any{
+		"offer_count":         full.Policies.OfferCount,
+		"auto_reply_cooldown": full.Policies.AutoReplyCooldown,
+		"templates":           full.Templates,
+	}
+	b.Queue(`
+		INSERT INTO conversation.tenants (id, name, timezone, settings) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,
+			settings = excluded.settings, updated_at = now()`,
+		full.ID, full.Name, full.Timezone, settings)
+	numbers := make([]string, len(full.Endpoints))
+	for i, e := range full.Endpoints {
+		numbers[i] = e.Number
+		var sealed []byte
+		if e.PBXSecret != "" {
+			var err error
+			if sealed, err = s.box.Seal([]byte(e.PBXSecret), endpointContext(e.Number)); err != nil {
+				return 0, err
+			}
+		}
+		e.PBXSecret = ""
+		b.Queue(`
+			INSERT INTO conversation.endpoints (number, tenant_id, default_service, pbx_secret, settings)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (number) DO UPDATE SET default_service = excluded.default_service,
+				pbx_secret = excluded.pbx_secret, settings = excluded.settings, updated_at = now()`,
+			e.Number, full.ID, e.DefaultService, sealed, e)
+	}
+	b.Queue(`DELETE FROM conversation.endpoints WHERE tenant_id = $1 AND NOT (number = ANY($2))`, full.ID, numbers)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("write tenant %s: %w", full.ID, err)
+	}
+	return version, nil
+}
+
+// Get returns the stored config of tenant id with every secret redacted, and its version.
+func (s *Tenants) Get(ctx context.Context, id string) (*tenant.Config, int64, error) {
+	var cfg tenant.Config
+	var version int64
+	err := s.pool.QueryRow(ctx, `SELECT config, version FROM fulfillment.tenants WHERE id = $1`, id).Scan(&cfg, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, tenant.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	return &cfg, version, nil
+}
+
+// IDs lists every tenant id.
+func (s *Tenants) IDs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM fulfillment.tenants ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// BookingKeyMatches reports whether key is tenant id's booking_api_key. An unknown tenant
+// and a tenant without a key both answer false (the caller cannot tell them apart).
+func (s *Tenants) BookingKeyMatches(ctx context.Context, id, key string) (bool, error) {
+	if h, ok := s.keyHashes.Load(id); ok {
+		return secrets.KeyMatches(key, h.([]byte)), nil
+	}
+	var hash []byte
+	err := s.pool.QueryRow(ctx, `SELECT booking_key_hash FROM fulfillment.tenants WHERE id = $1`, id).Scan(&hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.keyHashes.Store(id, hash)
+	return secrets.KeyMatches(key, hash), nil
+}
+
+// ConnectionCredentials returns the opened credentials of a tenant's connection.
+func (s *Tenants) ConnectionCredentials(ctx context.Context, tenantID, connectionID string) (map[string]string, error) {
+	var sealed []byte
+	err := s.pool.QueryRow(ctx, `SELECT credentials FROM fulfillment.connections WHERE tenant_id = $1 AND id = $2`, tenantID, connectionID).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenant.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	if sealed == nil {
+		return m, nil
+	}
+	plain, err := s.box.Open(sealed, connectionContext(tenantID, connectionID))
+	if err != nil {
+		return nil, err
+	}
+	return m, json.Unmarshal(plain, &m)
+}
+
+func connectionContext(tenantID, connectionID string) string {
+	return "connection/" + tenantID + "/" + connectionID
+}
+
+func endpointContext(number string) string { return "endpoint/" + number }
