@@ -1,0 +1,98 @@
+package resource
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store is what the resource actors need of Postgres. Commit runs writes in the given
+// order, in one transaction when it can, and reports each write's outcome.
+type Store interface {
+	// Load expires the resource's holds that ran out, then returns its live claims and the
+	// busy time imported from its external calendar.
+	Load(ctx context.Context, tenantID, resourceID string, now time.Time) (Snapshot, error)
+	Commit(ctx context.Context, writes []Write) []WriteResult
+	FindClaim(ctx context.Context, tenantID string, id uuid.UUID) (Claim, error)
+	FindAppointment(ctx context.Context, tenantID string, id uuid.UUID) (Appointment, error)
+}
+
+// Snapshot is a resource's state as Postgres has it.
+type Snapshot struct {
+	Claims         []Claim // live: unexpired holds and booked slots
+	Busy           []Interval
+	CalendarReadAt time.Time // last successful read of the external calendar; zero if never
+}
+
+// Write is one change to commit: *InsertHold, *EndHold, *Confirm, *Cancel or *Reschedule.
+type Write interface{ isWrite() }
+
+// SyncTarget is a vendor connection that must hear of an appointment change.
+type SyncTarget struct {
+	ConnectionID string
+	Provider     string
+}
+
+// InsertHold writes a new hold. Outcomes: Done, Duplicate (a claim with this id exists:
+// WriteResult.Claim is it), Conflict (an overlapping live claim exists).
+type InsertHold struct{ Claim Claim }
+
+// EndHold marks a hold expired or released, if it is still held.
+type EndHold struct {
+	ID     uuid.UUID
+	Status Status // Expired or Released
+	At     time.Time
+}
+
+// Confirm books a live hold as appointment AppointmentID and queues its sync jobs.
+// Outcomes: Done (WriteResult.Appointment), Gone (the hold is no longer live).
+type Confirm struct {
+	HoldID        uuid.UUID
+	AppointmentID uuid.UUID
+	At            time.Time
+	Sync          []SyncTarget
+}
+
+// Cancel cancels a booked appointment and queues its sync jobs. Outcome: Done or Gone.
+type Cancel struct {
+	TenantID      string
+	ResourceID    string
+	AppointmentID uuid.UUID
+	At            time.Time
+	Sync          []SyncTarget
+}
+
+// Reschedule moves an appointment to the new claim, releasing its current one, and queues
+// sync jobs. Outcomes: Done, Conflict (the new slot overlaps a live claim), Gone.
+type Reschedule struct {
+	AppointmentID uuid.UUID
+	New           Claim
+	At            time.Time
+	Sync          []SyncTarget
+}
+
+func (*InsertHold) isWrite() {}
+func (*EndHold) isWrite()    {}
+func (*Confirm) isWrite()    {}
+func (*Cancel) isWrite()     {}
+func (*Reschedule) isWrite() {}
+
+// Outcome is how a write ended.
+type Outcome int
+
+const (
+	Done Outcome = iota
+	Duplicate
+	Conflict
+	Gone
+	Failed // Err says why
+)
+
+// WriteResult is a write's outcome.
+type WriteResult struct {
+	Outcome     Outcome
+	Claim       *Claim
+	Appointment *Appointment
+	Err         error
+}
