@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"ringback/actors/resource"
+	"ringback/clock"
+)
+
+func flushRequest() *resource.FlushRequest { return &resource.FlushRequest{} }
+
+func clockAt(t time.Time) *clock.Fake { return clock.NewFake(t) }
+
+func TestBookingLifecycleThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+
+	// Availability on Monday: 90-minute jobs on a 30-minute grid fit 08:00-10:30 and
+	// 13:00-15:30 (06:00 now plus 1h notice cuts nothing).
+	r := e.do(http.MethodGet, "/api/v1/tenants/acme/availability?service=drain&resource=mike&from="+
+		at("00:00").UTC().Format(time.RFC3339)+"&to="+at("23:59").UTC().Format(time.RFC3339), bookingKey, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	slots := r.json(t)["slots"].([]any)
+	var starts []string
+	for _, s := range slots {
+		starts = append(starts, s.(map[string]any)["starts_at"].(string))
+	}
+	want := []string{}
+	for _, hm := range []string{"08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "13:00", "13:30", "14:00", "14:30", "15:00", "15:30"} {
+		want = append(want, at(hm).UTC().Format(time.RFC3339))
+	}
+	require.Equal(t, want, starts)
+
+	// Hold 09:00 with a quote: 120 + 60 × 1.5 h = 210.00.
+	r = e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	hold := r.json(t)
+	require.Equal(t, "mike", hold["resource_id"])
+	require.Equal(t, at("10:30").UTC().Format(time.RFC3339), hold["ends_at"])
+	require.Equal(t, monday0600.Add(10*time.Minute).UTC().Format(time.RFC3339), hold["expires_at"])
+	require.Equal(t, map[string]any{"amount": "210.00", "amount_minor": float64(21000), "currency": "USD"}, hold["quote"])
+
+	// The held slot and the ones overlapping it are gone from availability.
+	r = e.do(http.MethodGet, "/api/v1/tenants/acme/availability?service=drain&resource=mike&limit=3&from="+
+		at("08:00").UTC().Format(time.RFC3339)+"&to="+at("12:00").UTC().Format(time.RFC3339), bookingKey, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Len(t, r.json(t)["slots"], 1, "only 10:30 is left before noon: %s", r.body)
+
+	// An overlapping hold is refused with 409.
+	r = e.hold("acme", "mike", at("09:30"), "+15125550198")
+	require.Equal(t, http.StatusConflict, r.status, "%s", r.body)
+	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+
+	// Confirm → appointment; confirming again → the same appointment.
+	id := hold["id"].(string)
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	appt := r.json(t)["appointment"].(map[string]any)
+	require.Equal(t, "booked", appt["status"])
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
+	require.Equal(t, http.StatusCreated, r.status)
+	require.Equal(t, appt["id"], r.json(t)["appointment"].(map[string]any)["id"])
+
+	// The booked appointment outlives its hold's TTL.
+	e.clock.Advance(time.Hour)
+	e.flush()
+	require.Equal(t, 1, e.liveClaims("acme", "mike"))
+
+	// Reschedule to 14:00: the appointment moves, 09:00 frees up, a sync job is not
+	// queued (no connections), the version goes up.
+	apptID := appt["id"].(string)
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/appointments/"+apptID+"/reschedule", bookingKey, map[string]string{"starts_at": at("14:00").Format(time.RFC3339)})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	moved := r.json(t)["appointment"].(map[string]any)
+	require.Equal(t, at("14:00").UTC().Format(time.RFC3339), moved["starts_at"])
+	require.Equal(t, float64(2), moved["version"])
+	r = e.hold("acme", "mike", at("09:00"), "+15125550197")
+	require.Equal(t, http.StatusCreated, r.status, "09:00 is free again: %s", r.body)
+
+	// Rescheduling onto a taken slot is refused and leaves the appointment where it was.
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/appointments/"+apptID+"/reschedule", bookingKey, map[string]string{"starts_at": at("09:30").Format(time.RFC3339)})
+	require.Equal(t, http.StatusConflict, r.status, "%s", r.body)
+
+	// Cancel → 200, cancelled; again → the same answer.
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/appointments/"+apptID+"/cancel", bookingKey, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.Equal(t, "cancelled", r.json(t)["appointment"].(map[string]any)["status"])
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/appointments/"+apptID+"/cancel", bookingKey, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+
+	e.flush()
+	var status string
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.appointments WHERE id = $1`, apptID).Scan(&status))
+	require.Equal(t, "cancelled", status)
+	require.Equal(t, 1, e.liveClaims("acme", "mike"), "only the 09:00 hold is live")
+	require.Equal(t, 1.0, testutil.ToFloat64(e.eng.metrics.Bookings.WithLabelValues("acme", "confirmed")))
+	require.Equal(t, 1.0, testutil.ToFloat64(e.eng.metrics.Bookings.WithLabelValues("acme", "rescheduled")))
+	require.Equal(t, 1.0, testutil.ToFloat64(e.eng.metrics.Bookings.WithLabelValues("acme", "cancelled")))
+}
+
+func TestHoldExpiresAndConfirmingItIsGone(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+
+	r := e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	id := r.json(t)["id"].(string)
+	e.flush()
+	require.Equal(t, 1.0, testutil.ToFloat64(e.eng.metrics.HoldsActive))
+
+	e.clock.Advance(10 * time.Minute) // the TTL: the actor's timer fires
+	e.flush()
+	var status string
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.claims WHERE id = $1`, id).Scan(&status))
+	require.Equal(t, "expired", status)
+	require.Equal(t, 0.0, testutil.ToFloat64(e.eng.metrics.HoldsActive))
+
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
+	require.Equal(t, http.StatusGone, r.status, "%s", r.body)
+
+	// Released holds are gone too, and releasing is idempotent.
+	r = e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "the expired hold freed the slot: %s", r.body)
+	id = r.json(t)["id"].(string)
+	require.Equal(t, http.StatusNoContent, e.do(http.MethodDelete, "/api/v1/tenants/acme/reservations/"+id, bookingKey, nil).status)
+	require.Equal(t, http.StatusNoContent, e.do(http.MethodDelete, "/api/v1/tenants/acme/reservations/"+id, bookingKey, nil).status)
+	require.Equal(t, http.StatusGone, e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil).status)
+}
+
+func TestIdempotencyKeyReturnsTheFirstAnswerAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+
+	first := e.hold("acme", "", at("09:00"), "+15125550199", "Idempotency-Key: order-1")
+	require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
+	again := e.hold("acme", "", at("09:00"), "+15125550199", "Idempotency-Key: order-1")
+	require.Equal(t, http.StatusCreated, again.status)
+	require.JSONEq(t, string(first.body), string(again.body))
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+
+	// The same key for another request is refused, not silently answered.
+	other := e.hold("acme", "", at("13:00"), "+15125550199", "Idempotency-Key: order-1")
+	require.Equal(t, http.StatusUnprocessableEntity, other.status, "%s", other.body)
+
+	// A new process (fresh actors, same database) still knows the key.
+	e.flush()
+	e2 := newTestEngineOn(t, e.pool, e.clock, testBox(t))
+	replay := e2.hold("acme", "", at("09:00"), "+15125550199", "Idempotency-Key: order-1")
+	require.Equal(t, http.StatusCreated, replay.status)
+	require.JSONEq(t, string(first.body), string(replay.body))
+	require.Equal(t, 1, e.liveClaims("acme", "mike")+e.liveClaims("acme", "ana"))
+}
+
+// TestConcurrentHoldsOnOneSlotExactlyOneWins races 200 callers for overlapping slots of one
+// resource through the HTTP API, on 50 resources at once.
+func TestConcurrentHoldsOnOneSlotExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	const resources, callers = 50, 200
+	cfg := "id: race\nname: Race\ntimezone: America/Chicago\nservices:\n  - {id: drain, name: Drain, duration: 90m, price: {base: 100, currency: USD}}\nresources:\n"
+	for i := range resources {
+		cfg += fmt.Sprintf("  - {id: r%02d, name: R%d, services: [drain], hours: {mon: [\"08:00-17:00\"]}}\n", i, i)
+	}
+	cfg += "policies: {min_notice: 1h, slot_step: 30m}\nbooking_api_key: \"" + bookingKey + "\"\n"
+	e.apply(cfg)
+
+	// Every caller asks for one of three overlapping starts (09:00, 09:30, 10:00: each pair
+	// overlaps a 90-minute job), so exactly one can win per resource.
+	starts := []time.Time{at("09:00"), at("09:30"), at("10:00")}
+	type outcome struct{ created, conflict, other int }
+	results := make([]outcome, resources)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for r := range resources {
+		for c := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := e.hold("race", fmt.Sprintf("r%02d", r), starts[c%3], fmt.Sprintf("+1512555%04d", c))
+				mu.Lock()
+				defer mu.Unlock()
+				switch resp.status {
+				case http.StatusCreated:
+					results[r].created++
+				case http.StatusConflict:
+					results[r].conflict++
+				default:
+					results[r].other++
+					t.Errorf("resource %d: unexpected %d %s", r, resp.status, resp.body)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	e.flush()
+	for r, o := range results {
+		require.Equal(t, outcome{created: 1, conflict: callers - 1}, o, "resource r%02d", r)
+		require.Equal(t, 1, e.liveClaims("race", fmt.Sprintf("r%02d", r)))
+	}
+}
+
+// TestTwoActivationsOfOneResourceCannotDoubleBook is the split brain: two engines (two
+// actor systems, two directories) on one database each run an actor for the same resource,
+// neither knowing the other's holds. Postgres refuses the second overlapping claim.
+func TestTwoActivationsOfOneResourceCannotDoubleBook(t *testing.T) {
+	t.Parallel()
+	a := newTestEngine(t)
+	a.apply(plumber)
+	b := newTestEngineOn(t, a.pool, a.clock, testBox(t))
+
+	// Both activations load the resource's (empty) state first.
+	a.flushResource("acme/mike")
+	b.flushResource("acme/mike")
+
+	r := a.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	r = b.hold("acme", "mike", at("09:30"), "+15125550198")
+	require.Equal(t, http.StatusConflict, r.status, "the database must refuse the overlap: %s", r.body)
+	require.Equal(t, 1.0, testutil.ToFloat64(b.eng.metrics.ClaimConflictsInDB.WithLabelValues("hold")))
+	require.Equal(t, 1, a.liveClaims("acme", "mike"))
+
+	// Having reloaded after the conflict, b now refuses from memory, without Postgres.
+	r = b.hold("acme", "mike", at("10:00"), "+15125550197")
+	require.Equal(t, http.StatusConflict, r.status)
+	require.Equal(t, 1.0, testutil.ToFloat64(b.eng.metrics.ClaimConflictsInDB.WithLabelValues("hold")))
+}
+
+func (e *testEngine) flushResource(identity string) {
+	e.t.Helper()
+	_, err := e.eng.directory.Request(context.Background(), resource.Kind, identity, &resource.FlushRequest{}, 5*time.Second)
+	require.NoError(e.t, err)
+}
+
+// TestHoldsSurviveACrash: holds and appointments are placed, the process dies without
+// any shutdown, and a new process finds the holds live (expiring on time) and every
+// appointment there.
+func TestHoldsSurviveACrash(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+
+	var holds, booked []string
+	for i, hm := range []string{"08:00", "09:30", "13:00", "14:30"} {
+		r := e.hold("acme", "mike", at(hm), fmt.Sprintf("+151255501%02d", i))
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		holds = append(holds, r.json(t)["id"].(string))
+	}
+	for _, id := range holds[:2] {
+		r := e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
+		require.Equal(t, http.StatusCreated, r.status)
+		booked = append(booked, r.json(t)["appointment"].(map[string]any)["id"].(string))
+	}
+	// "Crash": abandon the first engine's actors without stopping them; every answer it
+	// gave was committed before it was given, so nothing needs flushing.
+	e.clock.Advance(4 * time.Minute)
+	e2 := newTestEngineOn(t, e.pool, clockAt(e.clock.Now()), testBox(t))
+
+	// The new process still holds the two open holds: their slots are refused...
+	r := e2.hold("acme", "mike", at("13:30"), "+15125550150")
+	require.Equal(t, http.StatusConflict, r.status, "13:00 is still held: %s", r.body)
+	// ...and they expire on time (6 minutes left of the 10-minute TTL), by the new
+	// process's own timers.
+	e2.clock.Advance(5 * time.Minute)
+	e2.flush()
+	require.Equal(t, 4, e2.liveClaims("acme", "mike"))
+	e2.clock.Advance(time.Minute)
+	e2.flush()
+	require.Equal(t, 2, e2.liveClaims("acme", "mike"), "only the two appointments are left")
+	for _, id := range holds[2:] {
+		var status string
+		require.NoError(t, e2.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.claims WHERE id = $1`, id).Scan(&status))
+		require.Equal(t, "expired", status)
+	}
+	for _, id := range booked {
+		var status string
+		require.NoError(t, e2.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.appointments WHERE id = $1`, id).Scan(&status))
+		require.Equal(t, "booked", status)
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// Config is the engine's configuration, read once from the environment (contract.md,
+// "Configuration"). Each field names its variable and its default.
+type Config struct {
+	Addr        string // ENGINE_ADDR, default 127.0.0.1:8080
+	DatabaseURL string // DATABASE_URL, required (make run provides a local Postgres)
+	PublicURL   string // PUBLIC_URL, default http://$ENGINE_ADDR
+	AdminToken  string // ADMIN_TOKEN, default none: the admin API answers 503
+
+	TwilioAccountSID string // TWILIO_ACCOUNT_SID, default none: sandbox mode
+	TwilioAuthToken  string // TWILIO_AUTH_TOKEN
+	TwilioAPIURL     string // TWILIO_API_URL, default https://api.twilio.com
+
+	GoogleCalendarURL  string // GOOGLE_CALENDAR_URL, default https://www.googleapis.com/calendar/v3/
+	GoogleTokenURL     string // GOOGLE_TOKEN_URL, default https://oauth2.googleapis.com/token
+	GoogleClientID     string // GOOGLE_CLIENT_ID
+	GoogleClientSecret string // GOOGLE_CLIENT_SECRET
+	JobberAPIURL       string // JOBBER_API_URL, default https://api.getjobber.com/api/graphql
+	JobberTokenURL     string // JOBBER_TOKEN_URL, default https://api.getjobber.com/api/oauth/token
+	JobberClientID     string // JOBBER_CLIENT_ID
+	JobberClientSecret string // JOBBER_CLIENT_SECRET
+
+	SecretKey string // ENGINE_SECRET_KEY: base64 of 32 bytes; required once credentials are stored
+
+	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn, error
+	LogFormat string     // LOG_FORMAT: text (default) or json
+}
+
+// Sandbox reports whether no Twilio credentials are set: nothing leaves the machine.
+func (c Config) Sandbox() bool { return c.TwilioAccountSID == "" || c.TwilioAuthToken == "" }
+
+func loadConfig(getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:               env("ENGINE_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:        env("DATABASE_URL", ""),
+		AdminToken:         env("ADMIN_TOKEN", ""),
+		TwilioAccountSID:   env("TWILIO_ACCOUNT_SID", ""),
+		TwilioAuthToken:    env("TWILIO_AUTH_TOKEN", ""),
+		TwilioAPIURL:       env("TWILIO_API_URL", "https://api.twilio.com"),
+		GoogleCalendarURL:  env("GOOGLE_CALENDAR_URL", "https://www.googleapis.com/calendar/v3/"),
+		GoogleTokenURL:     env("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+		GoogleClientID:     env("GOOGLE_CLIENT_ID", ""),
+		GoogleClientSecret: env("GOOGLE_CLIENT_SECRET", ""),
+		JobberAPIURL:       env("JOBBER_API_URL", "https://api.getjobber.com/api/graphql"),
+		JobberTokenURL:     env("JOBBER_TOKEN_URL", "https://api.getjobber.com/api/oauth/token"),
+		JobberClientID:     env("JOBBER_CLIENT_ID", ""),
+		JobberClientSecret: env("JOBBER_CLIENT_SECRET", ""),
+		SecretKey:          env("ENGINE_SECRET_KEY", ""),
+		LogFormat:          env("LOG_FORMAT", "text"),
+	}
+	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.Addr), "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("PUBLIC_URL %q: want an absolute http(s) URL", c.PublicURL)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
+	}
+	return c, nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ringback/actors"
+	"ringback/actors/resource"
+	"ringback/clock"
+	ringhttp "ringback/http"
+	"ringback/metrics"
+	"ringback/persistence"
+	"ringback/secrets"
+	"ringback/tenant"
+)
+
+func openDatabase(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set (make run starts a project-local Postgres and sets it)")
+	}
+	pcfg, err := persistence.PoolConfig(cfg.DatabaseURL, 32)
+	if err != nil {
+		return nil, err
+	}
+	return persistence.Open(ctx, pcfg)
+}
+
+func migrateOnly(ctx context.Context, cfg Config, log *slog.Logger) error {
+	pool, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := persistence.MigratePool(ctx, pool); err != nil {
+		return err
+	}
+	log.Info("database migrated")
+	return nil
+}
+
+// serve runs the engine until ctx is cancelled (SIGINT/SIGTERM), then stops taking
+// requests, stops the actors (draining their mailboxes) and closes the database last.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	box, err := secrets.NewBox(cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := persistence.MigratePool(ctx, pool); err != nil {
+		return err
+	}
+
+	eng := assemble(cfg, pool, box, log, clock.Real{})
+	defer eng.stop()
+	sweepCtx, stopSweeper := context.WithCancel(context.Background())
+	defer stopSweeper()
+	go sweepHolds(sweepCtx, eng.fulfillment, log)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           eng.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("engine serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox(), "admin_api", cfg.AdminToken != "")
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	eng.stop()
+	log.Info("stopped")
+	return nil
+}
+
+// engine is the assembled engine minus its listener: what serve runs and tests drive.
+type engine struct {
+	handler     http.Handler
+	registry    *prometheus.Registry
+	metrics     *metrics.Metrics
+	system      *actor.ActorSystem
+	directory   *actors.Directory
+	fulfillment *persistence.Fulfillment
+	bookings    *resource.Bookings
+	stopOnce    sync.Once
+	stop        func()
+}
+
+// assemble constructs the engine's parts in dependency order; stop takes them down in
+// reverse: actors first (draining their mailboxes), then the writer (committing every
+// write they issued), then the actor system.
+func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) *engine {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, metrics.Options{TenantLabels: true})
+
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(&minLevel{Handler: log.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
+	}))
+	dir := actors.NewDirectory(system)
+
+	tenants := persistence.NewTenants(pool, box)
+	catalog := tenant.NewCache(func(ctx context.Context, id string) (*tenant.Config, error) {
+		c, _, err := tenants.Get(ctx, id)
+		return c, err
+	})
+	fulfillment := persistence.NewFulfillment(pool)
+	writer := resource.NewWriter(fulfillment, resource.WriterConfig{})
+	dir.Register(resource.Kind, resource.Props(&resource.Deps{
+		Store: fulfillment, Writer: writer, Clock: clk, Catalog: catalog,
+		Metrics: m, Log: log, Directory: dir,
+	}))
+	bookings := resource.NewBookings(dir, catalog, fulfillment, 5*time.Second)
+
+	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken}, ringhttp.Deps{
+		Log:          log,
+		Tenants:      tenants,
+		Listener:     configListener{catalog: catalog, bookings: bookings},
+		Registry:     reg,
+		BookingAuth:  tenants,
+		Bookings:     bookings,
+		Appointments: fulfillment,
+		Ready: func(ctx context.Context) error {
+			if system.IsStopped() {
+				return errors.New("actor system stopped")
+			}
+			if err := pool.Ping(ctx); err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+			return nil
+		},
+	})
+	e := &engine{handler: srv.Handler(), registry: reg, metrics: m, system: system, directory: dir, fulfillment: fulfillment, bookings: bookings}
+	e.stop = func() {
+		e.stopOnce.Do(func() {
+			dir.StopAll(10 * time.Second)
+			writer.Close()
+			system.Shutdown()
+		})
+	}
+	return e
+}
+
+// configListener reloads a tenant's config in the running actors after an apply.
+type configListener struct {
+	catalog  *tenant.Cache
+	bookings *resource.Bookings
+}
+
+func (l configListener) TenantChanged(id string) {
+	l.catalog.Invalidate(id)
+	l.bookings.TenantChanged(id)
+}
+
+// sweepHolds expires, every 30 s, holds whose time ran out but whose actor is gone (the
+// process that held them died); running actors expire their own holds on time.
+func sweepHolds(ctx context.Context, store *persistence.Fulfillment, log *slog.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := store.ExpireStale(ctx, time.Now())
+			if err != nil && ctx.Err() == nil {
+				log.Warn("hold sweeper", "err", err)
+			} else if n > 0 {
+				log.Info("hold sweeper expired holds", "count", n)
+			}
+		}
+	}
+}
+
+// minLevel drops records below min; it quiets protoactor, whose info logs are chatty.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h *minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return &minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h *minLevel) WithGroup(name string) slog.Handler {
+	return &minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+}
