@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -141,32 +142,93 @@ func failed(err error) resource.WriteResult {
 	return resource.WriteResult{Outcome: resource.Failed, Err: err}
 }
 
-// commit runs writes in one transaction: one pipelined batch for all of them, then, rarely,
-// follow-up reads for the writes whose outcome needs one.
+// commit runs writes in one transaction: one pipelined batch, which Postgres runs as one
+// implicit transaction (all or nothing, one round trip, no BEGIN/COMMIT of its own).
+// Consecutive holds become one multi-row INSERT (the common case under load); other writes
+// keep their place in order. The rare outcomes the batch cannot decide alone (a hold id
+// that already existed, a cancel repeated) are read afterwards.
 func (f *Fulfillment) commit(ctx context.Context, writes []resource.Write, results []resource.WriteResult) error {
-	return pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		readers := make([]func(pgx.BatchResults) error, len(writes))
-		for i, w := range writes {
-			readers[i] = queue(b, w, &results[i])
+	b := &pgx.Batch{}
+	var readers []func(pgx.BatchResults) error
+	for i := 0; i < len(writes); {
+		j := i
+		for j < len(writes) && isInsertHold(writes[j]) {
+			j++
 		}
-		br := tx.SendBatch(ctx, b)
-		for _, read := range readers {
-			if err := read(br); err != nil {
-				br.Close()
-				return err
-			}
+		if j-i > 1 {
+			readers = append(readers, queueHolds(b, writes[i:j], results[i:j]))
+			i = j
+			continue
 		}
-		if err := br.Close(); err != nil {
+		readers = append(readers, queue(b, writes[i], &results[i]))
+		i++
+	}
+	br := f.pool.SendBatch(ctx, b)
+	for _, read := range readers {
+		if err := read(br); err != nil {
+			br.Close()
 			return err
 		}
-		for i, w := range writes {
-			if err := followUp(ctx, tx, w, &results[i]); err != nil {
-				return err
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	for i, w := range writes {
+		if err := followUp(ctx, f.pool, w, &results[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isInsertHold(w resource.Write) bool {
+	_, ok := w.(*resource.InsertHold)
+	return ok
+}
+
+// queueHolds inserts several holds with one statement. ON CONFLICT DO NOTHING skips a row
+// whose id exists (a replay) or that overlaps a live claim; followUp tells which.
+func queueHolds(b *pgx.Batch, writes []resource.Write, results []resource.WriteResult) func(pgx.BatchResults) error {
+	n := len(writes)
+	ids := make([]uuid.UUID, n)
+	tenants, resources, services, phones, names, quotes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	starts, ends, expires := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	for i, w := range writes {
+		c := w.(*resource.InsertHold).Claim
+		q, _ := json.Marshal(c.Quote) // two plain fields: cannot fail
+		ids[i], tenants[i], resources[i], services[i] = c.ID, c.TenantID, c.ResourceID, c.ServiceID
+		starts[i], ends[i], expires[i] = c.Start, c.End, c.ExpiresAt
+		phones[i], names[i], quotes[i] = c.Customer.Phone, c.Customer.Name, string(q)
+	}
+	b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, service_id, starts_at, ends_at, status,
+			expires_at, customer_phone, customer_name, quote, created_at, updated_at)
+		SELECT id, tenant_id, resource_id, service_id, starts_at, ends_at, 'held', expires_at, phone, name, quote::jsonb, now(), now()
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+			$8::text[], $9::text[], $10::text[]) AS t(id, tenant_id, resource_id, service_id, starts_at, ends_at, expires_at, phone, name, quote)
+		ON CONFLICT DO NOTHING
+		RETURNING id`, ids, tenants, resources, services, starts, ends, expires, phones, names, quotes)
+	return func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		inserted, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		done := make(map[uuid.UUID]bool, len(inserted))
+		for _, id := range inserted {
+			done[id] = true
+		}
+		for i, id := range ids {
+			if done[id] {
+				results[i] = resource.WriteResult{Outcome: resource.Done}
+			} else {
+				results[i] = resource.WriteResult{Outcome: resource.Conflict} // or Duplicate: see followUp
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // queue adds w's statements to b and returns the function that reads their results.
@@ -309,9 +371,9 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 	panic(fmt.Sprintf("persistence: unknown write %T", w))
 }
 
-// followUp completes the outcome of writes the batch could not decide alone, inside the
-// same transaction.
-func followUp(ctx context.Context, tx pgx.Tx, w resource.Write, res *resource.WriteResult) error {
+// followUp completes the outcome of writes the batch could not decide alone. It only
+// reads rows that, once written, never change back, so reading after the commit is exact.
+func followUp(ctx context.Context, q querier, w resource.Write, res *resource.WriteResult) error {
 	switch w := w.(type) {
 	case *resource.InsertHold:
 		if res.Outcome != resource.Conflict {
@@ -319,7 +381,7 @@ func followUp(ctx context.Context, tx pgx.Tx, w resource.Write, res *resource.Wr
 		}
 		// Nothing inserted: a claim with this id already exists (a replay), or an overlapping
 		// live claim refused it.
-		cl, err := findClaim(ctx, tx, w.Claim.TenantID, w.Claim.ID)
+		cl, err := findClaim(ctx, q, w.Claim.TenantID, w.Claim.ID)
 		if errors.Is(err, resource.ErrNotFound) {
 			return nil
 		}
@@ -331,7 +393,7 @@ func followUp(ctx context.Context, tx pgx.Tx, w resource.Write, res *resource.Wr
 		if res.Outcome != resource.Gone {
 			return nil
 		}
-		appt, err := findAppointment(ctx, tx, w.TenantID, w.AppointmentID)
+		appt, err := findAppointment(ctx, q, w.TenantID, w.AppointmentID)
 		if err == nil && appt.ResourceID == w.ResourceID && appt.Status == "cancelled" {
 			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt}
 			return nil

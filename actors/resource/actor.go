@@ -101,7 +101,8 @@ type Actor struct {
 	loc      *time.Location
 	weekly   tenant.Weekly
 	loadErr  error
-	claims   map[uuid.UUID]*entry // live and pending claims
+	claims   map[uuid.UUID]*entry // live and pending claims, by id...
+	occupied occupancy            // ...and by time
 	byAppt   map[uuid.UUID]uuid.UUID
 	busy     []Interval
 	readAt   time.Time
@@ -221,6 +222,7 @@ func (a *Actor) load(c actor.Context) error {
 	}
 	a.stopTimers()
 	a.claims = make(map[uuid.UUID]*entry, len(snap.Claims))
+	a.occupied = occupancy{}
 	a.byAppt = map[uuid.UUID]uuid.UUID{}
 	for _, cl := range snap.Claims {
 		a.add(c, cl)
@@ -281,10 +283,22 @@ func (a *Actor) liveHolds() int {
 	return n
 }
 
+// track puts e in memory: it occupies its interval from now on.
+func (a *Actor) track(e *entry) {
+	a.claims[e.ID] = e
+	a.occupied.add(e)
+}
+
+// untrack drops e from memory (its timer, if any, is the caller's business).
+func (a *Actor) untrack(e *entry) {
+	delete(a.claims, e.ID)
+	a.occupied.remove(e)
+}
+
 // add puts a committed live claim in memory, arming the expiry timer of a hold.
 func (a *Actor) add(c actor.Context, cl Claim) *entry {
 	e := &entry{Claim: cl}
-	a.claims[cl.ID] = e
+	a.track(e)
 	if cl.Status == Booked && cl.AppointmentID != uuid.Nil {
 		a.byAppt[cl.AppointmentID] = cl.ID
 	}
@@ -313,7 +327,7 @@ func (a *Actor) disarm(e *entry) {
 
 func (a *Actor) remove(e *entry) {
 	a.disarm(e)
-	delete(a.claims, e.ID)
+	a.untrack(e)
 	if e.AppointmentID != uuid.Nil && a.byAppt[e.AppointmentID] == e.ID {
 		delete(a.byAppt, e.AppointmentID)
 	}
@@ -445,15 +459,15 @@ func (a *Actor) calendarFresh(now time.Time) bool {
 	return !a.readAt.IsZero() && now.Sub(a.readAt) <= a.cfg.Policies.CalendarStaleAfter.Std()
 }
 
-// taken lists the intervals no new claim may overlap, skipping the claim except.
-func (a *Actor) taken(except uuid.UUID) []Interval {
-	out := make([]Interval, 0, len(a.claims)+len(a.busy))
-	for _, e := range a.claims {
-		if e.ID != except && (e.Status == Held || e.Status == Booked) {
-			out = append(out, e.Interval())
+// busyWithin lists what occupies [start, end): claims and imported busy blocks.
+func (a *Actor) busyWithin(start, end time.Time) []Interval {
+	out := a.occupied.intervals(start, end)
+	for _, b := range a.busy {
+		if b.End.After(start) && b.Start.Before(end) {
+			out = append(out, b)
 		}
 	}
-	return append(out, a.busy...)
+	return out
 }
 
 func (a *Actor) onSlots(m *SlotsRequest) *SlotsResponse {
@@ -468,7 +482,7 @@ func (a *Actor) onSlots(m *SlotsRequest) *SlotsResponse {
 	return &SlotsResponse{
 		ResourceID: a.resourceID,
 		Duration:   r.Duration,
-		Slots:      OpenSlots(r, a.taken(uuid.Nil), now, m.From, m.To, m.Limit),
+		Slots:      OpenSlots(r, a.busyWithin(m.From, m.To.Add(r.Duration)), now, m.From, m.To, m.Limit),
 	}
 }
 
@@ -478,13 +492,19 @@ func (a *Actor) checkSlot(r SlotRules, start time.Time, except uuid.UUID) error 
 	if !a.calendarFresh(now) {
 		return ErrCalendarStale
 	}
-	if r.Fits(a.taken(except), now, start) {
-		return nil
+	if !r.Fits(nil, now, start) {
+		return &RuleError{Field: "starts_at", Message: "is not an open slot of this resource (outside its hours, off the slot grid, inside the minimum notice or beyond the horizon)"}
 	}
-	if r.Fits(nil, now, start) { // a slot by the rules, but something occupies it
+	end := start.Add(r.Duration)
+	if a.occupied.overlaps(start, end, except) {
 		return ErrConflict
 	}
-	return &RuleError{Field: "starts_at", Message: "is not an open slot of this resource (outside its hours, off the slot grid, inside the minimum notice or beyond the horizon)"}
+	for _, b := range a.busy {
+		if b.End.After(start) && b.Start.Before(end) {
+			return ErrConflict
+		}
+	}
+	return nil
 }
 
 // --- holds -----------------------------------------------------------------------------
@@ -524,7 +544,7 @@ func (a *Actor) onPlaceHold(c actor.Context, m *PlaceHold, sender *actor.PID) {
 		Quote:     Quote{AmountMinor: svc.Price.Quote(r.Duration), Currency: svc.Price.Currency},
 	}
 	e := &entry{Claim: cl, pending: true, waiters: []*actor.PID{sender}}
-	a.claims[cl.ID] = e
+	a.track(e)
 	a.submit(c, &InsertHold{Claim: cl}, nil)
 }
 
@@ -556,7 +576,7 @@ func (a *Actor) onHoldWritten(c actor.Context, w *InsertHold, res WriteResult) {
 	case Duplicate:
 		// The id exists in Postgres: this is a replay of a request made before this
 		// activation (or on another resource). The first answer stands.
-		delete(a.claims, e.ID)
+		a.untrack(e)
 		first := *res.Claim
 		if first.ResourceID == a.resourceID && first.Status == Held && first.ExpiresAt.After(a.deps.Clock.Now()) {
 			a.add(c, first)
@@ -568,13 +588,13 @@ func (a *Actor) onHoldWritten(c actor.Context, w *InsertHold, res WriteResult) {
 		}
 		a.replayDeferred(c, e)
 	case Conflict:
-		delete(a.claims, e.ID)
+		a.untrack(e)
 		a.deps.Metrics.Bookings.WithLabelValues(a.deps.Metrics.Tenant(a.tenantID), "conflict").Inc()
 		answer(&HoldResponse{Err: ErrConflict})
 		a.conflictInDB(c, "hold")
 		a.replayDeferred(c, e)
 	default:
-		delete(a.claims, e.ID)
+		a.untrack(e)
 		answer(&HoldResponse{Err: res.Err})
 		a.replayDeferred(c, e)
 	}
@@ -838,7 +858,7 @@ func (a *Actor) onReschedule(c actor.Context, m *RescheduleAppointment, sender *
 	nc.ID, nc.Start, nc.End = m.NewClaimID, m.Start.UTC(), m.Start.Add(r.Duration).UTC()
 	// The new claim counts as taken while the write is in flight; the old one stays too
 	// until Postgres has moved the appointment.
-	a.claims[nc.ID] = &entry{Claim: nc, pending: true}
+	a.track(&entry{Claim: nc, pending: true})
 	old.pending = true
 	old.waiters = []*actor.PID{sender}
 	a.submit(c, &Reschedule{AppointmentID: m.ID, New: nc, At: a.deps.Clock.Now(), Sync: a.syncTargets()}, nil)
@@ -862,15 +882,15 @@ func (a *Actor) onRescheduleWritten(c actor.Context, w *Reschedule, res WriteRes
 		a.deps.Metrics.Bookings.WithLabelValues(a.deps.Metrics.Tenant(a.tenantID), "rescheduled").Inc()
 		answer = &AppointmentResponse{Appointment: *res.Appointment}
 	case Conflict:
-		delete(a.claims, nc.ID)
+		a.untrack(nc)
 		answer = &AppointmentResponse{Err: ErrConflict}
 		a.conflictInDB(c, "reschedule")
 	case Gone:
-		delete(a.claims, nc.ID)
+		a.untrack(nc)
 		a.remove(old)
 		answer = &AppointmentResponse{Err: ErrGone}
 	default:
-		delete(a.claims, nc.ID)
+		a.untrack(nc)
 		answer = &AppointmentResponse{Err: res.Err}
 	}
 	for _, to := range waiters {

@@ -28,7 +28,7 @@ type queued struct {
 
 // WriterConfig tunes a Writer.
 type WriterConfig struct {
-	Lanes    int           // parallel committers; default 8
+	Lanes    int           // parallel committers; default 4 (measured best on 2 cores)
 	MaxBatch int           // writes per transaction at most; default 256
 	Queue    int           // writes waiting per lane before Submit blocks; default 4096
 	Timeout  time.Duration // per commit; default 10s
@@ -37,7 +37,7 @@ type WriterConfig struct {
 // NewWriter starts the lanes.
 func NewWriter(store Store, cfg WriterConfig) *Writer {
 	if cfg.Lanes <= 0 {
-		cfg.Lanes = 8
+		cfg.Lanes = 4
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256

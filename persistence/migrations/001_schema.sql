@@ -54,10 +54,18 @@ CREATE TABLE fulfillment.resources (
 -- claim and its old one becomes 'released'. The exclusion constraint is the last word on
 -- double booking: live claims ('held', 'booked') of one resource never overlap, whatever
 -- any actor believed. Expiry must be written ('expired'): the predicate cannot use now().
+--
+-- Measured choices (docs/PERFORMANCE.md): the ids use the "C" collation (byte comparison
+-- in the GiST index rather than locale collation) and resource_id leads the constraint
+-- (GiST splits its tree mostly on the first column; tenant_id is the same for every claim
+-- of a tenant). Same semantics as (tenant_id, resource_id, range), about 1.4x faster.
+-- There is no foreign key to resources: every claim is written by the resource's actor,
+-- which exists only for configured resources, and an apply refuses to remove a resource
+-- with live claims; the key's row lock would serialise every insert of a busy resource.
 CREATE TABLE fulfillment.claims (
     id              uuid PRIMARY KEY,
-    tenant_id       text NOT NULL,
-    resource_id     text NOT NULL,
+    tenant_id       text COLLATE "C" NOT NULL,
+    resource_id     text COLLATE "C" NOT NULL,
     service_id      text NOT NULL,
     starts_at       timestamptz NOT NULL,
     ends_at         timestamptz NOT NULL,
@@ -70,15 +78,12 @@ CREATE TABLE fulfillment.claims (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     CHECK (ends_at > starts_at),
     CHECK (status <> 'held' OR expires_at IS NOT NULL),
-    FOREIGN KEY (tenant_id, resource_id) REFERENCES fulfillment.resources (tenant_id, id),
     CONSTRAINT claims_no_overlap EXCLUDE USING gist (
-        tenant_id WITH =,
         resource_id WITH =,
+        tenant_id WITH =,
         tstzrange(starts_at, ends_at, '[)') WITH &&
     ) WHERE (status IN ('held', 'booked'))
 );
-CREATE INDEX claims_live ON fulfillment.claims (tenant_id, resource_id, starts_at)
-    WHERE status IN ('held', 'booked');
 CREATE INDEX claims_held_expiry ON fulfillment.claims (expires_at) WHERE status = 'held';
 
 -- An appointment points at its current claim (which carries the time and resource).
