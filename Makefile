@@ -68,7 +68,8 @@ lint: ## gofmt, go vet and the layering check
 
 .PHONY: bench
 bench: db ## run the benchmarks (numbers go in docs/PERFORMANCE.md)
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -run '^$$' -bench . -benchtime 1x ./... 
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -run '^$$' -bench . -benchtime 1x ./cmd/engine/
+	$(GO) test -run '^$$' -bench . ./actors/...
 
 .PHONY: clean
 clean: ## remove build output (not the database)
