@@ -178,3 +178,27 @@ func (s *Server) listAppointments(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// ConversationViews lists a tenant's conversations for the admin API.
+type ConversationViews interface {
+	ConversationsOf(ctx context.Context, tenantID, phone string, limit int) ([]persistence.ConversationView, error)
+}
+
+// listConversations answers a tenant's conversations (of one customer with ?phone=), newest
+// first, with their messages and delivery statuses.
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
+	tenantID := mux.Vars(r)["tenant"]
+	if _, _, err := s.deps.Tenants.Get(r.Context(), tenantID); err != nil {
+		writeError(w, r, s.deps.Log, err)
+		return
+	}
+	views, err := s.deps.Conversations.ConversationsOf(r.Context(), tenantID, r.URL.Query().Get("phone"), 200)
+	if err != nil {
+		writeError(w, r, s.deps.Log, err)
+		return
+	}
+	if views == nil {
+		views = []persistence.ConversationView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": views})
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"ringback/metrics"
 	"ringback/tenant"
 )
 
@@ -32,6 +33,11 @@ type Config struct {
 	AdminToken string // empty: the admin API answers 503
 	// MaxBodyBytes caps request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// PublicURL is the base URL vendors call; Twilio signatures are checked against it
+	// plus the request path.
+	PublicURL string
+	// TwilioAuthToken validates Twilio signatures ("sandbox" in sandbox mode).
+	TwilioAuthToken string
 }
 
 // Deps are the server's collaborators; cmd/engine plugs in the concrete types.
@@ -44,6 +50,11 @@ type Deps struct {
 	BookingAuth  BookingAuth
 	Bookings     Bookings
 	Appointments Appointments
+	// Intake and Dispatcher serve the webhooks; Conversations the admin listing.
+	Intake        Intake
+	Dispatcher    Dispatcher
+	Conversations ConversationViews
+	Metrics       *metrics.Metrics
 	// Ready reports whether the engine can do its work (Postgres answers, actors run).
 	Ready func(ctx context.Context) error
 }
@@ -77,7 +88,9 @@ func NewServer(cfg Config, deps Deps) *Server {
 	admin.HandleFunc("/tenants/{tenant}", s.putTenant).Methods(http.MethodPut)
 	admin.HandleFunc("/tenants/{tenant}", s.getTenant).Methods(http.MethodGet)
 	admin.HandleFunc("/tenants/{tenant}/appointments", s.listAppointments).Methods(http.MethodGet)
+	admin.HandleFunc("/tenants/{tenant}/conversations", s.listConversations).Methods(http.MethodGet)
 	s.routeBooking()
+	s.routeWebhooks()
 	return s
 }
 

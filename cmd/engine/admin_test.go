@@ -27,7 +27,8 @@ func TestAdminAPINeedsTheToken(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, e.do(http.MethodGet, "/admin/v1/tenants/acme", adminToken, nil).status)
 
 	// Without ADMIN_TOKEN the admin API is closed, not open.
-	closed := assemble(Config{}, e.pool, testBox(t), quietLog(), clock.NewFake(monday0600))
+	closed, err := assemble(Config{PublicURL: "http://ringback.test"}, e.pool, testBox(t), quietLog(), clock.NewFake(monday0600))
+	require.NoError(t, err)
 	defer closed.stop()
 	rec := newRecorder(closed.handler, http.MethodGet, "/admin/v1/tenants/acme", "")
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)

@@ -37,6 +37,15 @@ type Config struct {
 // Sandbox reports whether no Twilio credentials are set: nothing leaves the machine.
 func (c Config) Sandbox() bool { return c.TwilioAccountSID == "" || c.TwilioAuthToken == "" }
 
+// webhookToken is the token Twilio webhooks are signed with: the auth token, or "sandbox"
+// in sandbox mode (so `engine simulate` works unchanged).
+func (c Config) webhookToken() string {
+	if c.Sandbox() {
+		return "sandbox"
+	}
+	return c.TwilioAuthToken
+}
+
 func loadConfig(getenv func(string) string) (Config, error) {
 	env := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {

@@ -73,17 +73,21 @@ func newTestEngine(t testing.TB) *testEngine {
 // pool is a second process (its own actors) on the same data.
 func newTestEngineOn(t testing.TB, pool *pgxpool.Pool, clk *clock.Fake, box *secrets.Box) *testEngine {
 	t.Helper()
-	eng := assemble(Config{AdminToken: adminToken}, pool, box, quietLog(), clk)
-	srv := httptest.NewServer(eng.handler)
+	eng, err := assemble(Config{AdminToken: adminToken, PublicURL: "http://ringback.test"}, pool, box, quietLog(), clk)
+	require.NoError(t, err)
+	t.Cleanup(eng.stop)
+	return &testEngine{t: t, eng: eng, srv: newServer(t, eng.handler), pool: pool, clock: clk}
+}
+
+// newServer serves a handler on loopback until the test ends.
+func newServer(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
 	// Many goroutines share a bounded set of connections, as real clients do; unbounded,
 	// thousands of racing goroutines would exhaust file descriptors, not the engine.
 	srv.Client().Transport.(*http.Transport).MaxConnsPerHost = 128
 	srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 128
-	t.Cleanup(func() {
-		srv.Close()
-		eng.stop()
-	})
-	return &testEngine{t: t, eng: eng, srv: srv, pool: pool, clock: clk}
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 type response struct {
@@ -160,6 +164,7 @@ timezone: America/Chicago
 endpoints:
   - number: "+15125550100"
     default_service: drain
+    send_rate: 50
 services:
   - id: drain
     name: Drain cleaning

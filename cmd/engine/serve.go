@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ringback/actors"
+	"ringback/actors/conversation"
 	"ringback/actors/resource"
 	"ringback/clock"
+	"ringback/comms"
+	"ringback/comms/twilio"
 	ringhttp "ringback/http"
 	"ringback/metrics"
 	"ringback/persistence"
@@ -64,8 +68,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	eng := assemble(cfg, pool, box, log, clock.Real{})
+	eng, err := assemble(cfg, pool, box, log, clock.Real{})
+	if err != nil {
+		return err
+	}
 	defer eng.stop()
+	if err := eng.recover(ctx); err != nil {
+		return err
+	}
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	defer stopSweeper()
 	go sweepHolds(sweepCtx, eng.fulfillment, log)
@@ -110,14 +120,19 @@ type engine struct {
 	directory   *actors.Directory
 	fulfillment *persistence.Fulfillment
 	bookings    *resource.Bookings
-	stopOnce    sync.Once
-	stop        func()
+
+	conversations *persistence.Conversations
+	outbox        *comms.Outbox
+	dispatcher    dispatcher
+
+	stopOnce sync.Once
+	stop     func()
 }
 
 // assemble constructs the engine's parts in dependency order; stop takes them down in
 // reverse: actors first (draining their mailboxes), then the writer (committing every
 // write they issued), then the actor system.
-func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) *engine {
+func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) (*engine, error) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{TenantLabels: true})
 
@@ -139,14 +154,44 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}))
 	bookings := resource.NewBookings(dir, catalog, fulfillment, 5*time.Second)
 
-	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken}, ringhttp.Deps{
-		Log:          log,
-		Tenants:      tenants,
-		Listener:     configListener{catalog: catalog, bookings: bookings},
-		Registry:     reg,
-		BookingAuth:  tenants,
-		Bookings:     bookings,
-		Appointments: fulfillment,
+	convStore := persistence.NewConversations(pool, box)
+	var sender comms.Sender = comms.Sandbox{Log: log}
+	if !cfg.Sandbox() {
+		tw, err := twilio.New(twilio.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, APIURL: cfg.TwilioAPIURL})
+		if err != nil {
+			return nil, err
+		}
+		sender = tw
+	}
+	callback := ""
+	if !cfg.Sandbox() {
+		callback = cfg.PublicURL + "/webhooks/twilio/sms-status"
+	}
+	outbox := comms.NewOutbox(comms.Config{
+		StatusCallback: callback,
+		RateFor:        sendRate(convStore, catalog, log),
+		OnOptedOut: func(tenantID, from, to string) {
+			_ = dir.Send(conversation.Kind, conversation.Identity(from, to), &conversation.CarrierOptOut{TenantID: tenantID})
+		},
+	}, convStore, sender, clk, m, log)
+	dir.Register(conversation.Kind, conversation.Props(&conversation.Deps{
+		Store: convStore, Bookings: bookings, Outbox: outbox, Catalog: catalog, Clock: clk,
+		Metrics: m, Log: log, Directory: dir,
+	}))
+	disp := dispatcher{dir: dir, intake: convStore, log: log}
+
+	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.webhookToken()}, ringhttp.Deps{
+		Log:           log,
+		Tenants:       tenants,
+		Listener:      configListener{catalog: catalog, bookings: bookings},
+		Registry:      reg,
+		BookingAuth:   tenants,
+		Bookings:      bookings,
+		Appointments:  fulfillment,
+		Intake:        convStore,
+		Dispatcher:    disp,
+		Conversations: convStore,
+		Metrics:       m,
 		Ready: func(ctx context.Context) error {
 			if system.IsStopped() {
 				return errors.New("actor system stopped")
@@ -157,15 +202,106 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 			return nil
 		},
 	})
-	e := &engine{handler: srv.Handler(), registry: reg, metrics: m, system: system, directory: dir, fulfillment: fulfillment, bookings: bookings}
+	e := &engine{handler: srv.Handler(), registry: reg, metrics: m, system: system, directory: dir,
+		fulfillment: fulfillment, bookings: bookings, conversations: convStore, outbox: outbox, dispatcher: disp}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
 			dir.StopAll(10 * time.Second)
 			writer.Close()
+			outbox.Close()
 			system.Shutdown()
 		})
 	}
-	return e
+	return e, nil
+}
+
+// recover resumes what a dead process left: webhooks stored but not processed, and
+// outbox messages not yet handed to the provider.
+func (e *engine) recover(ctx context.Context) error {
+	envs, err := e.conversations.Unprocessed(ctx, 100000)
+	if err != nil {
+		return fmt.Errorf("replay webhooks: %w", err)
+	}
+	for _, env := range envs {
+		var p ringhttp.WebhookPayload
+		if err := json.Unmarshal(env.Payload, &p); err != nil {
+			return fmt.Errorf("replay webhook %s: %w", env.Key, err)
+		}
+		e.dispatcher.Replay(ctx, env, p)
+	}
+	ids, err := e.conversations.RecoverDeliveries(ctx)
+	if err != nil {
+		return fmt.Errorf("recover outbox: %w", err)
+	}
+	e.outbox.Enqueue(ids...)
+	return nil
+}
+
+// dispatcher hands stored webhooks to the conversation actors.
+type dispatcher struct {
+	dir    *actors.Directory
+	intake *persistence.Conversations
+	log    *slog.Logger
+}
+
+func (d dispatcher) Dispatch(env persistence.Envelope, p ringhttp.WebhookPayload) {
+	if msg := tenant.PhoneProblem(p.From); msg != "" {
+		// An anonymous or malformed caller cannot be texted: nothing to do.
+		d.log.Info("webhook from a number that cannot be texted; ignored", "kind", env.Kind)
+		_ = d.intake.MarkEnvelopeProcessed(context.Background(), env.Source, env.Key)
+		return
+	}
+	identity := conversation.Identity(p.To, p.From)
+	var msg any
+	switch env.Kind {
+	case ringhttp.KindMissedCall:
+		msg = &conversation.MissedCall{TenantID: env.TenantID, Endpoint: p.To, Phone: p.From, EnvelopeKey: env.Key, ReceivedAt: env.ReceivedAt}
+	case ringhttp.KindInboundSMS:
+		msg = &conversation.InboundSMS{TenantID: env.TenantID, Endpoint: p.To, Phone: p.From, EnvelopeKey: env.Key,
+			MessageSid: p.MessageSid, Body: p.Body, ReceivedAt: env.ReceivedAt}
+	default:
+		return
+	}
+	if err := d.dir.Send(conversation.Kind, identity, msg); err != nil {
+		d.log.Error("dispatch failed; the webhook is replayed on restart", "err", err)
+	}
+}
+
+// Replay re-dispatches an envelope a dead process accepted but did not finish.
+func (d dispatcher) Replay(ctx context.Context, env persistence.Envelope, p ringhttp.WebhookPayload) {
+	switch env.Kind {
+	case ringhttp.KindMissedCall, ringhttp.KindInboundSMS:
+		d.Dispatch(env, p)
+		return
+	case ringhttp.KindSMSStatus:
+		if _, err := d.intake.ApplyReceipt(ctx, p.MessageSid, p.Status, p.ErrorCode); err != nil {
+			d.log.Error("replay receipt", "err", err)
+			return
+		}
+	}
+	_ = d.intake.MarkEnvelopeProcessed(ctx, env.Source, env.Key)
+}
+
+// sendRate finds a sender's configured messages/second (its endpoint's send_rate).
+func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog.Logger) func(string) float64 {
+	return func(from string) float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tenantID, _, err := store.EndpointOwner(ctx, from)
+		if err == nil {
+			if cfg, err := catalog.Tenant(ctx, tenantID); err == nil {
+				for _, ep := range cfg.Endpoints {
+					if ep.Number == from && ep.SendRate > 0 {
+						return ep.SendRate
+					}
+				}
+			}
+		}
+		if err != nil {
+			log.Warn("send rate lookup failed; using 1/s", "err", err)
+		}
+		return 1
+	}
 }
 
 // configListener reloads a tenant's config in the running actors after an apply.

@@ -221,18 +221,25 @@ CREATE TABLE conversation.messages (
 );
 CREATE INDEX messages_conversation ON conversation.messages (conversation_id, created_at);
 
--- The outbox: one row per outbound SMS, written before the provider is called.
+-- The outbox: one row per outbound SMS, written (in the same transaction as the
+-- conversation change that decided it) before the provider is called. client_message_id
+-- is derived from the webhook that caused it, so a replayed webhook cannot send twice.
+-- status: pending → sending → queued/sent/delivered/undelivered/failed, or suppressed
+-- (recipient opted out before the send), or sandbox (sandbox mode).
 CREATE TABLE conversation.deliveries (
     client_message_id text PRIMARY KEY,
     message_id        uuid NOT NULL REFERENCES conversation.messages (id),
     tenant_id         text NOT NULL,
     from_number       text NOT NULL,
     to_number         text NOT NULL,
+    body              text NOT NULL,
+    kind              text NOT NULL CHECK (kind IN ('auto_reply', 'reply', 'compliance')),
     status            text NOT NULL,
     provider_sid      text UNIQUE,
     error_code        int,
     attempts          int NOT NULL DEFAULT 0,
     next_attempt_at   timestamptz NOT NULL DEFAULT now(),
+    trigger_received_at timestamptz,  -- when the webhook behind an auto-reply arrived
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
@@ -269,3 +276,13 @@ CREATE TABLE conversation.events (
     data        jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX conversation_events_tenant ON conversation.events (tenant_id, seq);
+
+-- Delivery statuses in the order a message moves through them; receipts only move a
+-- delivery forward (callbacks arrive late and out of order).
+CREATE FUNCTION conversation.status_rank(status text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE status
+        WHEN 'queued' THEN 1 WHEN 'accepted' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3
+        WHEN 'delivered' THEN 4 WHEN 'undelivered' THEN 4 WHEN 'failed' THEN 4 WHEN 'read' THEN 5
+        ELSE 0 END
+$$;

@@ -1,0 +1,549 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+
+	"ringback/actors"
+	"ringback/actors/resource"
+	"ringback/clock"
+	"ringback/metrics"
+	"ringback/tenant"
+)
+
+// Kind is the directory kind of conversation actors; identity is "endpoint/phone".
+const Kind = "conversation"
+
+// Identity names the conversation of a customer phone with a business number.
+func Identity(endpoint, phone string) string { return endpoint + "/" + phone }
+
+// The messages a conversation actor accepts.
+
+// MissedCall is a stored missed-call webhook from Phone to Endpoint.
+type MissedCall struct {
+	TenantID, Endpoint, Phone string
+	EnvelopeKey               string
+	ReceivedAt                time.Time
+}
+
+// InboundSMS is a stored inbound-SMS webhook.
+type InboundSMS struct {
+	TenantID, Endpoint, Phone string
+	EnvelopeKey, MessageSid   string
+	Body                      string
+	ReceivedAt                time.Time
+}
+
+// CarrierOptOut says the provider refused a send because the customer opted out with the
+// carrier (Twilio 21610).
+type CarrierOptOut struct{ TenantID string }
+
+// FlushRequest is answered with *FlushResponse once the actor has no event in progress or
+// waiting: everything it decided is committed.
+type FlushRequest struct{}
+
+// FlushResponse answers FlushRequest.
+type FlushResponse struct{}
+
+// StateRequest asks for the conversation's state. Answer: *StateResponse.
+type StateRequest struct{}
+
+// StateResponse answers StateRequest.
+type StateResponse struct{ State State }
+
+// quietEnded is the actor's own timer: a deferred auto-reply may go now.
+type quietEnded struct{}
+
+// resumed carries the result of work done off the mailbox back into it.
+type resumed struct{ value any }
+
+// Deps are what every conversation actor shares.
+type Deps struct {
+	Store     Store
+	Bookings  Bookings
+	Outbox    Outbox
+	Catalog   Catalog
+	Clock     clock.Clock
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	Directory *actors.Directory
+	// IdleTimeout passivates an idle conversation (default 2m).
+	IdleTimeout time.Duration
+	// CallTimeout bounds each call to the fulfillment actors (default 5s).
+	CallTimeout time.Duration
+}
+
+// Props builds conversation actors; a panic restarts the actor, which reloads from Postgres.
+func Props(deps *Deps) actors.PropsFunc {
+	if deps.IdleTimeout == 0 {
+		deps.IdleTimeout = 2 * time.Minute
+	}
+	if deps.CallTimeout == 0 {
+		deps.CallTimeout = 5 * time.Second
+	}
+	guardian := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
+		deps.Metrics.ActorRestarts.WithLabelValues(Kind).Inc()
+		deps.Log.Error("conversation actor crashed; restarting", "reason", fmt.Sprint(reason))
+		return actor.RestartDirective
+	})
+	return func(identity string) *actor.Props {
+		endpoint, phone := split(identity)
+		return actor.PropsFromProducer(func() actor.Actor {
+			return &Actor{deps: deps, identity: identity, endpoint: endpoint, phone: phone}
+		}, actor.WithGuardian(guardian))
+	}
+}
+
+func split(identity string) (string, string) {
+	for i := 1; i < len(identity); i++ {
+		if identity[i] == '/' {
+			return identity[:i], identity[i+1:]
+		}
+	}
+	return identity, ""
+}
+
+// Actor is one conversation. It handles one event at a time: while a step waits for the
+// fulfillment actors (off the mailbox), later events queue in order behind it, so a STOP
+// that arrives while options are being computed is decided after them, before anything
+// else is sent.
+type Actor struct {
+	deps                      *Deps
+	identity, endpoint, phone string
+
+	st       State
+	loaded   bool
+	queue    []any
+	busy     bool
+	then     func(c actor.Context, v any) // continuation of the step in progress
+	flushers []*actor.PID
+	stopWait func() bool // the deferred auto-reply timer
+}
+
+// Receive dispatches.
+func (a *Actor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		c.SetReceiveTimeout(a.deps.IdleTimeout)
+	case *actor.Stopping, *actor.Restarting:
+		if a.stopWait != nil {
+			a.stopWait()
+		}
+	case *actor.ReceiveTimeout:
+		if !a.busy && len(a.queue) == 0 && a.stopWait == nil {
+			a.deps.Directory.Forget(Kind, a.identity, c.Self())
+			c.Stop(c.Self())
+			return
+		}
+		c.SetReceiveTimeout(a.deps.IdleTimeout)
+	case *MissedCall, *InboundSMS, *CarrierOptOut, *quietEnded:
+		a.queue = append(a.queue, m)
+		a.pump(c)
+	case *resumed:
+		then := a.then
+		a.then = nil
+		then(c, m.value)
+	case *FlushRequest:
+		if !a.busy && len(a.queue) == 0 {
+			c.Respond(&FlushResponse{})
+			return
+		}
+		a.flushers = append(a.flushers, c.Sender())
+	case *StateRequest:
+		c.Respond(&StateResponse{State: a.st})
+	case *actor.Stopped, *actor.PoisonPill:
+	default:
+		a.deps.Log.Warn("conversation actor got an unknown message", "type", fmt.Sprintf("%T", m))
+	}
+}
+
+// pump starts the next queued event when none is in progress.
+func (a *Actor) pump(c actor.Context) {
+	for !a.busy && len(a.queue) > 0 {
+		ev := a.queue[0]
+		a.queue = a.queue[1:]
+		a.busy = true
+		a.start(c, ev)
+	}
+	if !a.busy && len(a.queue) == 0 {
+		for _, f := range a.flushers {
+			c.Send(f, &FlushResponse{})
+		}
+		a.flushers = nil
+	}
+}
+
+// done ends the step in progress and moves to the next event.
+func (a *Actor) done(c actor.Context) {
+	a.busy = false
+	a.pump(c)
+}
+
+// await runs work off the mailbox and continues the step with its result.
+func (a *Actor) await(c actor.Context, work func(ctx context.Context) any, then func(c actor.Context, v any)) {
+	a.then = then
+	self, root, timeout := c.Self(), c.ActorSystem().Root, a.deps.CallTimeout
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		root.Send(self, &resumed{value: work(ctx)})
+	}()
+}
+
+// env is what a step needs to know about the business.
+type env struct {
+	cfg    *tenant.Config
+	ep     tenant.Endpoint
+	loc    *time.Location
+	policy Policy
+	texts  Texts
+}
+
+func (a *Actor) env(tenantID string) (env, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
+	defer cancel()
+	cfg, err := a.deps.Catalog.Tenant(ctx, tenantID)
+	if err != nil {
+		return env{}, err
+	}
+	var ep tenant.Endpoint
+	found := false
+	for _, e := range cfg.Endpoints {
+		if e.Number == a.endpoint {
+			ep, found = e, true
+		}
+	}
+	if !found {
+		return env{}, fmt.Errorf("endpoint %s is no longer configured for tenant %s", a.endpoint, tenantID)
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return env{}, err
+	}
+	return env{cfg: cfg, ep: ep, loc: loc, policy: PolicyFor(loc, ep, cfg.Policies), texts: NewTexts(cfg.Name, loc, cfg.Templates, ep.AutoReply)}, nil
+}
+
+// ensureLoaded reads the conversation once per activation.
+func (a *Actor) ensureLoaded(c actor.Context, tenantID string) error {
+	if a.loaded {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
+	defer cancel()
+	st, err := a.deps.Store.Load(ctx, a.endpoint, a.phone)
+	switch {
+	case errors.Is(err, ErrNoConversation):
+		st = State{ID: uuid.Must(uuid.NewV7()), TenantID: tenantID, Endpoint: a.endpoint, Phone: a.phone, Stage: Idle}
+	case err != nil:
+		return err
+	}
+	a.st, a.loaded = st, true
+	a.armDeferred(c)
+	return nil
+}
+
+func (a *Actor) armDeferred(c actor.Context) {
+	if a.stopWait != nil {
+		a.stopWait()
+		a.stopWait = nil
+	}
+	if a.st.Deferred == nil {
+		return
+	}
+	self, root := c.Self(), c.ActorSystem().Root
+	a.stopWait = a.deps.Clock.AfterFunc(a.st.Deferred.At.Sub(a.deps.Clock.Now()), func() { root.Send(self, &quietEnded{}) })
+}
+
+// start begins the step of one event.
+func (a *Actor) start(c actor.Context, ev any) {
+	tenantID := ""
+	switch m := ev.(type) {
+	case *MissedCall:
+		tenantID = m.TenantID
+	case *InboundSMS:
+		tenantID = m.TenantID
+	case *CarrierOptOut:
+		tenantID = m.TenantID
+	case *quietEnded:
+		tenantID = a.st.TenantID
+	}
+	if err := a.ensureLoaded(c, tenantID); err != nil {
+		a.deps.Log.Error("conversation load failed; the webhook stays unprocessed and is replayed", "conversation", mask(a.identity), "err", err)
+		a.done(c)
+		return
+	}
+	e, err := a.env(a.st.TenantID)
+	if err != nil {
+		a.deps.Log.Error("conversation has no usable config", "conversation", mask(a.identity), "err", err)
+		a.done(c)
+		return
+	}
+	switch m := ev.(type) {
+	case *MissedCall:
+		a.onMissedCall(c, e, m)
+	case *InboundSMS:
+		a.onInbound(c, e, m)
+	case *CarrierOptOut:
+		a.st.Caller.OptedOut, a.st.Caller.OptOutConfirmed = true, true
+		a.commit(c, Commit{})
+	case *quietEnded:
+		a.onQuietEnded(c, e)
+	}
+}
+
+// commit writes the step and hands its messages to the outbox, then ends the step.
+func (a *Actor) commit(c actor.Context, cm Commit) {
+	next := a.st
+	next.Version++
+	cm.State = next
+	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
+	err := a.deps.Store.Save(ctx, cm)
+	cancel()
+	if err != nil {
+		// Nothing was written: the envelope stays unprocessed and is replayed on restart.
+		a.deps.Log.Error("conversation commit failed", "conversation", mask(a.identity), "err", err)
+		a.loaded = false
+		a.done(c)
+		return
+	}
+	a.st = next
+	ids := make([]string, len(cm.Outgoing))
+	for i, o := range cm.Outgoing {
+		ids[i] = o.ClientMessageID
+	}
+	if len(ids) > 0 {
+		a.deps.Outbox.Enqueue(ids...)
+	}
+	a.armDeferred(c)
+	a.done(c)
+}
+
+// outgoing builds the i-th message caused by the event with key.
+func outgoing(key string, i int, kind, body string, trigger time.Time) Outgoing {
+	return Outgoing{ClientMessageID: fmt.Sprintf("%s#%d", key, i), Body: body, Kind: kind, TriggerAt: trigger}
+}
+
+// --- missed calls ----------------------------------------------------------------------
+
+func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
+	now := a.deps.Clock.Now()
+	verdict, at := AutoReply(e.policy, a.st.Caller, now)
+	switch verdict {
+	case Send:
+		a.offer(c, e, now, "auto_reply", m.EnvelopeKey, m.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+	case DeferQuietHours:
+		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey}
+		a.deps.Log.Info("auto-reply deferred to the end of quiet hours", "conversation", mask(a.identity), "at", at)
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
+	default:
+		a.deps.Log.Info("auto-reply suppressed", "conversation", mask(a.identity), "reason", verdict.String())
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
+	}
+}
+
+func (a *Actor) onQuietEnded(c actor.Context, e env) {
+	d := a.st.Deferred
+	now := a.deps.Clock.Now()
+	if d == nil || now.Before(d.At) {
+		a.done(c)
+		return
+	}
+	a.st.Deferred = nil
+	verdict, at := AutoReply(e.policy, a.st.Caller, now)
+	switch verdict {
+	case Send:
+		a.offer(c, e, now, "auto_reply", "quiet:"+d.EnvelopeKey, d.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+	case DeferQuietHours:
+		a.st.Deferred = &Deferred{At: at, ReceivedAt: d.ReceivedAt, EnvelopeKey: d.EnvelopeKey}
+		a.commit(c, Commit{})
+	default:
+		a.commit(c, Commit{})
+	}
+}
+
+func options(offers []Offer) []Option {
+	out := make([]Option, len(offers))
+	for i, o := range offers {
+		out[i] = o.option()
+	}
+	return out
+}
+
+// offer looks up the next open slots of the endpoint's default service from `from` and
+// sends them with text (or the no-slots text). An auto-reply also starts the cooldown.
+func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, trigger time.Time, in *Received, text func([]Offer) string) {
+	svc, ok := e.cfg.Service(e.ep.DefaultService)
+	if !ok {
+		a.deps.Log.Error("endpoint's default service is not configured", "conversation", mask(a.identity))
+		a.done(c)
+		return
+	}
+	tenantID, count, horizon := a.st.TenantID, e.cfg.Policies.OfferCount, e.cfg.Policies.Horizon.Std()
+	now := a.deps.Clock.Now()
+	a.await(c, func(ctx context.Context) any {
+		slots, _, err := a.deps.Bookings.Availability(ctx, tenantID, svc.ID, "", from, now.Add(horizon), count)
+		if err != nil {
+			return err
+		}
+		return slots
+	}, func(c actor.Context, v any) {
+		slots, _ := v.([]resource.Slot)
+		if err, isErr := v.(error); isErr {
+			a.deps.Log.Error("availability failed; answering without options", "conversation", mask(a.identity), "err", err)
+		}
+		offers := make([]Offer, len(slots))
+		for i, s := range slots {
+			offers[i] = Offer{ResourceID: s.ResourceID, ServiceID: svc.ID, Start: s.Start, End: s.End,
+				QuoteMinor: svc.Price.Quote(svc.Duration.Std()), Currency: svc.Price.Currency}
+		}
+		body := e.texts.NoSlots()
+		a.st.Stage, a.st.Options, a.st.Hold = Idle, nil, nil
+		if len(offers) > 0 {
+			body = text(offers)
+			a.st.Stage, a.st.Options, a.st.SearchFrom = Offered, offers, offers[len(offers)-1].Start.Add(time.Nanosecond)
+		}
+		if kind == "auto_reply" {
+			a.st.Caller.LastAutoReply = a.deps.Clock.Now()
+		}
+		a.commit(c, Commit{EnvelopeKey: envelopeOf(key), Received: in, Outgoing: []Outgoing{outgoing(key, 0, kind, body, trigger)}})
+	})
+}
+
+// envelopeOf is the envelope a message key names ("" for the actor's own timers).
+func envelopeOf(key string) string {
+	if len(key) > 6 && key[:6] == "quiet:" {
+		return ""
+	}
+	return key
+}
+
+// --- inbound SMS -----------------------------------------------------------------------
+
+func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
+	in := &Received{MessageSid: m.MessageSid, Body: m.Body}
+	reply := ParseReply(m.Body)
+	caller, action := Inbound(a.st.Caller, reply)
+	compliance := func(body string) {
+		a.st.Caller = caller
+		cm := Commit{EnvelopeKey: m.EnvelopeKey, Received: in}
+		if body != "" {
+			cm.Outgoing = []Outgoing{outgoing(m.EnvelopeKey, 0, "compliance", body, time.Time{})}
+		}
+		a.commit(c, cm)
+	}
+	switch action {
+	case ConfirmOptOut:
+		a.st.Deferred = nil // nothing more goes to this number, auto-replies included
+		compliance(e.texts.OptOut())
+		return
+	case AlreadyOptedOut, IgnoreWhileOptedOut:
+		compliance("")
+		return
+	case ConfirmOptIn:
+		compliance(e.texts.OptIn())
+		return
+	case AnswerHelp:
+		compliance(e.texts.Help())
+		return
+	}
+	now := a.deps.Clock.Now()
+	fresh := func(text func([]Offer) string) {
+		a.offer(c, e, now, "reply", m.EnvelopeKey, time.Time{}, in, text)
+	}
+	switch reply.Kind {
+	case ReplyOption:
+		if a.st.Stage == Offered && reply.Option >= 1 && reply.Option <= len(a.st.Options) {
+			a.hold(c, e, m, in, a.st.Options[reply.Option-1])
+			return
+		}
+	case ReplyMore:
+		from := a.st.SearchFrom
+		if from.Before(now) {
+			from = now
+		}
+		a.offer(c, e, from, "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+		return
+	case ReplyConfirm:
+		if a.st.Stage == Holding && a.st.Hold != nil {
+			a.confirm(c, e, m, in)
+			return
+		}
+		// No live hold: never "booked". Fresh options instead.
+		fresh(func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+		return
+	}
+	// Anything else is kept for the business; at most one acknowledgement per day.
+	var out []Outgoing
+	if now.Sub(a.st.LastAckAt) >= 24*time.Hour {
+		a.st.LastAckAt = now
+		out = []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Ack(), time.Time{})}
+	}
+	a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: out})
+}
+
+func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, o Offer) {
+	tenantID := a.st.TenantID
+	req := resource.HoldRequest{ServiceID: o.ServiceID, Start: o.Start, ResourceID: o.ResourceID,
+		Customer: resource.Customer{Phone: a.phone}, Key: "sms:" + m.MessageSid}
+	a.await(c, func(ctx context.Context) any {
+		h, _, err := a.deps.Bookings.Hold(ctx, tenantID, req)
+		if err != nil {
+			return err
+		}
+		return h
+	}, func(c actor.Context, v any) {
+		h, ok := v.(resource.Claim)
+		if !ok {
+			a.deps.Log.Info("hold refused; offering fresh options", "conversation", mask(a.identity), "err", v)
+			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+			return
+		}
+		o.HoldID, o.ExpiresAt, o.QuoteMinor, o.Currency = h.ID, h.ExpiresAt, h.Quote.AmountMinor, h.Quote.Currency
+		a.st.Stage, a.st.Hold = Holding, &o
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Held(o.option()), time.Time{})}})
+	})
+}
+
+func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
+	tenantID, held := a.st.TenantID, *a.st.Hold
+	a.await(c, func(ctx context.Context) any {
+		appt, err := a.deps.Bookings.Confirm(ctx, tenantID, held.HoldID)
+		if err != nil {
+			return err
+		}
+		return appt
+	}, func(c actor.Context, v any) {
+		appt, ok := v.(resource.Appointment)
+		if !ok {
+			// Expired, released or lost: never "booked". Fresh options instead.
+			a.deps.Log.Info("confirm refused; offering fresh options", "conversation", mask(a.identity), "err", v)
+			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+			return
+		}
+		a.st.Stage, a.st.AppointmentID, a.st.Options = Booked, appt.ID, nil
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Booked(held.option()), time.Time{})}})
+	})
+}
+
+// mask hides the middle of the phone numbers in an identity for logs (no PII in logs).
+func mask(s string) string {
+	out := []byte(s)
+	digits := 0
+	for i := range out {
+		if out[i] >= '0' && out[i] <= '9' {
+			digits++
+			if digits > 4 && (i+4 < len(out) && out[i+4] >= '0' && out[i+4] <= '9') {
+				out[i] = '*'
+			}
+		} else {
+			digits = 0
+		}
+	}
+	return string(out)
+}

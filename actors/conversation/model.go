@@ -1,0 +1,119 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"ringback/actors/resource"
+	"ringback/tenant"
+)
+
+// Stage is where a conversation is in the booking flow.
+type Stage string
+
+const (
+	Idle    Stage = "idle"    // nothing offered yet (or everything settled)
+	Offered Stage = "offered" // numbered options were sent
+	Holding Stage = "held"    // the customer picked one; a hold is live until it expires
+	Booked  Stage = "booked"  // YES confirmed the hold
+)
+
+// Offer is one numbered option sent to the customer, and the hold made on it.
+type Offer struct {
+	ResourceID string    `json:"resource_id"`
+	ServiceID  string    `json:"service_id"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	QuoteMinor int64     `json:"quote_minor"`
+	Currency   string    `json:"currency"`
+	HoldID     uuid.UUID `json:"hold_id,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+}
+
+func (o Offer) option() Option {
+	return Option{Start: o.Start, QuoteMinor: o.QuoteMinor, Currency: o.Currency}
+}
+
+// Deferred is an auto-reply waiting for quiet hours to end.
+type Deferred struct {
+	At          time.Time `json:"at"`
+	ReceivedAt  time.Time `json:"received_at"`
+	EnvelopeKey string    `json:"envelope_key"`
+}
+
+// State is a conversation between one business number and one customer phone: what the
+// actor keeps in memory and Postgres keeps in conversation.conversations.
+type State struct {
+	ID            uuid.UUID `json:"id"`
+	TenantID      string    `json:"tenant_id"`
+	Endpoint      string    `json:"endpoint"`
+	Phone         string    `json:"phone"`
+	Stage         Stage     `json:"stage"`
+	Options       []Offer   `json:"options,omitempty"`
+	SearchFrom    time.Time `json:"search_from,omitzero"` // MORE continues after this instant
+	Hold          *Offer    `json:"hold,omitempty"`
+	AppointmentID uuid.UUID `json:"appointment_id,omitzero"`
+	Caller        Caller    `json:"caller"`
+	LastAckAt     time.Time `json:"last_ack_at,omitzero"`
+	Deferred      *Deferred `json:"deferred,omitempty"`
+	Version       int64     `json:"version"`
+}
+
+// Outgoing is an SMS the conversation decided to send; it is written to the outbox in the
+// same transaction as the state that decided it.
+type Outgoing struct {
+	ClientMessageID string
+	Body            string
+	Kind            string    // auto_reply | reply | compliance
+	TriggerAt       time.Time // when the webhook behind an auto-reply arrived
+}
+
+// Received is a customer's SMS to keep for the business.
+type Received struct {
+	MessageSid string
+	Body       string
+}
+
+// Commit is one step of a conversation: the new state, what came in, what goes out, and
+// the webhook envelope it processed, written in one transaction.
+type Commit struct {
+	State       State
+	Received    *Received
+	Outgoing    []Outgoing
+	EnvelopeKey string // "" when the step was not caused by a webhook
+}
+
+// Store is what a conversation actor needs of Postgres.
+type Store interface {
+	// Load returns the conversation of (endpoint, phone), or ErrNoConversation.
+	Load(ctx context.Context, endpoint, phone string) (State, error)
+	// Save writes c in one transaction; it fails with ErrStale if the stored version is not
+	// c.State.Version-1 (another activation wrote first).
+	Save(ctx context.Context, c Commit) error
+}
+
+var (
+	ErrNoConversation = errors.New("no conversation yet")
+	ErrStale          = errors.New("conversation changed by another activation")
+)
+
+// Bookings is how a conversation reaches the fulfillment actors: by their messages, through
+// resource.Bookings. It never reads fulfillment storage.
+type Bookings interface {
+	Availability(ctx context.Context, tenantID, serviceID, resourceID string, from, to time.Time, limit int) ([]resource.Slot, []string, error)
+	Hold(ctx context.Context, tenantID string, req resource.HoldRequest) (resource.Claim, bool, error)
+	Confirm(ctx context.Context, tenantID string, holdID uuid.UUID) (resource.Appointment, error)
+}
+
+// Outbox sends what was committed.
+type Outbox interface {
+	Enqueue(clientMessageIDs ...string)
+}
+
+// Catalog gives the tenant's config.
+type Catalog interface {
+	Tenant(ctx context.Context, id string) (*tenant.Config, error)
+}

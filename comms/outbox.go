@@ -1,0 +1,265 @@
+// Package comms is the messaging adapter: it sends what the conversations committed to the
+// outbox, through Twilio (comms/twilio) or the sandbox, at each sender's allowed rate, with
+// retries, and never to a number that opted out before the send.
+package comms
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"ringback/clock"
+	"ringback/comms/twilio"
+	"ringback/metrics"
+)
+
+// Delivery is one outbound SMS of the outbox.
+type Delivery struct {
+	ClientMessageID string
+	TenantID        string
+	From, To, Body  string
+	Kind            string // auto_reply | reply | compliance
+	Status          string
+	Attempts        int
+	TriggerAt       time.Time // when the webhook behind an auto-reply arrived; zero otherwise
+}
+
+// Store is what the outbox needs of Postgres.
+type Store interface {
+	// ClaimDelivery moves a pending delivery to sending (ok) or to suppressed when its
+	// recipient opted out meanwhile (not ok); not ok also when it is not pending.
+	ClaimDelivery(ctx context.Context, id string) (Delivery, bool, error)
+	DeliveryAccepted(ctx context.Context, id, sid, status string) error
+	DeliveryFailed(ctx context.Context, id string, code int) error
+	DeliveryRetry(ctx context.Context, id string, at time.Time, code int) error
+}
+
+// Sender hands one message to the provider.
+type Sender interface {
+	Send(ctx context.Context, m twilio.Message) (twilio.Sent, error)
+}
+
+// Config tunes the outbox.
+type Config struct {
+	Workers     int                       // concurrent sends; default 16
+	MaxAttempts int                       // before a retryable failure becomes permanent; default 8
+	RateFor     func(from string) float64 // messages/second allowed for a sender; default 1
+	// StatusCallback is the URL the provider posts delivery receipts to ("" for none).
+	StatusCallback string
+	// OnOptedOut is told when the provider refuses a send because the recipient opted out.
+	OnOptedOut func(tenantID, from, to string)
+}
+
+// Outbox sends committed deliveries.
+type Outbox struct {
+	cfg     Config
+	store   Store
+	sender  Sender
+	clock   clock.Clock
+	metrics *metrics.Metrics
+	log     *slog.Logger
+
+	queue chan string
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	closed   bool
+	pending  int        // deliveries enqueued or scheduled and not yet finished
+	idle     *sync.Cond // signalled when pending drops to zero
+}
+
+// NewOutbox starts the workers.
+func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metrics.Metrics, log *slog.Logger) *Outbox {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.RateFor == nil {
+		cfg.RateFor = func(string) float64 { return 1 }
+	}
+	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
+		queue: make(chan string, 1<<16), limiters: map[string]*rate.Limiter{}}
+	o.idle = sync.NewCond(&o.mu)
+	for range cfg.Workers {
+		o.wg.Add(1)
+		go o.work()
+	}
+	return o
+}
+
+// Enqueue asks for the deliveries to be sent. It blocks while the queue is full.
+func (o *Outbox) Enqueue(ids ...string) {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return // a later start recovers what is still pending
+	}
+	o.pending += len(ids)
+	o.mu.Unlock()
+	for _, id := range ids {
+		o.queue <- id
+	}
+}
+
+// finished marks one enqueued delivery as handled.
+func (o *Outbox) finished() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pending--
+	if o.pending == 0 {
+		o.idle.Broadcast()
+	}
+}
+
+// Idle waits until every enqueued delivery has been sent, failed, or is waiting in
+// Postgres for a retry after a backoff no one is waiting for. Tests and shutdown use it
+// as a signal.
+func (o *Outbox) Idle() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.pending > 0 {
+		o.idle.Wait()
+	}
+}
+
+// later enqueues id after d (a rate-limit wait or a retry backoff); it stays pending.
+func (o *Outbox) later(d time.Duration, id string) {
+	o.mu.Lock()
+	o.pending++
+	o.mu.Unlock()
+	o.clock.AfterFunc(d, func() {
+		o.mu.Lock()
+		closed := o.closed
+		o.mu.Unlock()
+		if !closed {
+			o.queue <- id
+		} else {
+			o.finished()
+		}
+	})
+}
+
+// Close stops taking work and waits for the sends in progress. Deliveries still pending
+// stay in Postgres and are recovered by the next start.
+func (o *Outbox) Close() {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.closed = true
+	o.mu.Unlock()
+	close(o.queue)
+	o.wg.Wait()
+}
+
+func (o *Outbox) work() {
+	defer o.wg.Done()
+	for id := range o.queue {
+		o.deliver(id)
+		o.finished()
+	}
+}
+
+func (o *Outbox) limiter(from string) *rate.Limiter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l, ok := o.limiters[from]
+	if !ok {
+		r := o.cfg.RateFor(from)
+		l = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+		o.limiters[from] = l
+	}
+	return l
+}
+
+func (o *Outbox) deliver(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, ok, err := o.store.ClaimDelivery(ctx, id)
+	if err != nil {
+		o.log.Error("outbox: claim failed; retrying", "delivery", id, "err", err)
+		o.later(time.Second, id)
+		return
+	}
+	if !ok {
+		if d.Status == "suppressed" {
+			o.log.Info("outbox: recipient opted out before the send; suppressed", "delivery", id)
+		}
+		return
+	}
+	// The per-sender token bucket. Waiting here would hold a worker; come back later instead.
+	lim := o.limiter(d.From)
+	if r := lim.ReserveN(o.clock.Now(), 1); r.OK() {
+		if wait := r.DelayFrom(o.clock.Now()); wait > 0 {
+			if err := o.store.DeliveryRetry(ctx, id, o.clock.Now().Add(wait), 0); err != nil {
+				o.log.Error("outbox: requeue failed", "delivery", id, "err", err)
+			}
+			o.later(wait, id)
+			return
+		}
+	}
+	sent, err := o.sender.Send(ctx, twilio.Message{From: d.From, To: d.To, Body: d.Body, StatusCallback: o.cfg.StatusCallback})
+	now := o.clock.Now()
+	switch {
+	case err == nil:
+		if err := o.store.DeliveryAccepted(ctx, id, sent.SID, sent.Status); err != nil {
+			o.log.Error("outbox: recording the send failed", "delivery", id, "err", err)
+		}
+		o.metrics.SMSDeliveries.WithLabelValues(statusLabel(sent.Status)).Inc()
+		if !d.TriggerAt.IsZero() {
+			o.metrics.AutoSMSLatency.WithLabelValues(o.metrics.Tenant(d.TenantID)).Observe(now.Sub(d.TriggerAt).Seconds())
+		}
+	case errors.Is(err, twilio.ErrOptedOut):
+		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
+		_ = o.store.DeliveryFailed(ctx, id, 21610)
+		if o.cfg.OnOptedOut != nil {
+			o.cfg.OnOptedOut(d.TenantID, d.From, d.To)
+		}
+	case twilio.IsRetryable(err) && d.Attempts < o.cfg.MaxAttempts:
+		wait := backoff(d.Attempts)
+		o.log.Warn("outbox: send failed; retrying", "delivery", id, "attempt", d.Attempts, "in", wait, "err", err)
+		if err := o.store.DeliveryRetry(ctx, id, now.Add(wait), 0); err != nil {
+			o.log.Error("outbox: requeue failed", "delivery", id, "err", err)
+		}
+		o.later(wait, id)
+	default:
+		o.log.Error("outbox: send failed for good", "delivery", id, "attempts", d.Attempts, "err", err)
+		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
+		_ = o.store.DeliveryFailed(ctx, id, 0)
+	}
+}
+
+// backoff is capped exponential with full jitter: about 1s, 2s, 4s … up to 5 minutes.
+func backoff(attempt int) time.Duration {
+	ceiling := min(time.Second<<min(attempt, 9), 5*time.Minute)
+	return ceiling/2 + rand.N(ceiling/2)
+}
+
+// statusLabel maps a provider status to the contract's label values.
+func statusLabel(s string) string {
+	switch s {
+	case "queued", "accepted", "scheduled", "sending":
+		return "queued"
+	case "sent", "delivered", "undelivered", "failed", "sandbox":
+		return s
+	}
+	return "queued"
+}
+
+// Sandbox is the sender of sandbox mode: nothing leaves the machine. It accepts every
+// message with status "sandbox" and logs it without body or full number.
+type Sandbox struct{ Log *slog.Logger }
+
+func (s Sandbox) Send(_ context.Context, m twilio.Message) (twilio.Sent, error) {
+	s.Log.Info("sandbox SMS (not sent)", "from", m.From, "to", twilio.MaskNumber(m.To), "chars", len(m.Body))
+	return twilio.Sent{Status: "sandbox"}, nil
+}

@@ -1,0 +1,304 @@
+package http
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"ringback/comms/twilio"
+	"ringback/persistence"
+	"ringback/tenant"
+)
+
+// Intake is what the webhook routes need of storage.
+type Intake interface {
+	EndpointOwner(ctx context.Context, number string) (tenantID, pbxSecret string, err error)
+	StoreEnvelope(ctx context.Context, env persistence.Envelope) (bool, error)
+	MarkEnvelopeProcessed(ctx context.Context, source, key string) error
+	ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error)
+}
+
+// Dispatcher hands stored webhooks to the conversation actors.
+type Dispatcher interface {
+	Dispatch(env persistence.Envelope, p WebhookPayload)
+}
+
+// WebhookPayload is the part of a webhook the engine acts on, as stored in its envelope
+// (so a replay after a crash sees exactly what the first delivery did).
+type WebhookPayload struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Body       string `json:"body,omitempty"`
+	MessageSid string `json:"message_sid,omitempty"`
+	CallSid    string `json:"call_sid,omitempty"`
+	Status     string `json:"status,omitempty"`
+	ErrorCode  int    `json:"error_code,omitempty"`
+}
+
+// Envelope kinds.
+const (
+	KindMissedCall = "missed-call"
+	KindCallStatus = "call-status"
+	KindInboundSMS = "inbound-sms"
+	KindSMSStatus  = "sms-status"
+)
+
+// webhookBodyLimit caps vendor webhook bodies: Twilio's are a few KB.
+const webhookBodyLimit = 64 << 10
+
+func (s *Server) routeWebhooks() {
+	s.router.HandleFunc("/webhooks/twilio/voice", s.twilioWebhook(KindMissedCall)).Methods(http.MethodPost)
+	s.router.HandleFunc("/webhooks/twilio/sms", s.twilioWebhook(KindInboundSMS)).Methods(http.MethodPost)
+	s.router.HandleFunc("/webhooks/twilio/sms-status", s.twilioWebhook(KindSMSStatus)).Methods(http.MethodPost)
+	s.router.HandleFunc("/webhooks/pbx/missed-call", s.pbxMissedCall).Methods(http.MethodPost)
+}
+
+// missed reports whether a voice status means nobody answered.
+func missed(status string) bool {
+	switch status {
+	case "no-answer", "busy", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+const (
+	twimlHangup = `<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>`
+	twimlEmpty  = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+)
+
+func (s *Server) webhookResult(source, kind, result string) {
+	s.deps.Metrics.Webhooks.WithLabelValues(source, kind, result).Inc()
+}
+
+// twilioWebhook handles the three Twilio routes: check the signature over PUBLIC_URL plus
+// the path, find the business number, store the envelope under its unique key, answer,
+// and hand new work to the conversations.
+func (s *Server) twilioWebhook(route string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		const source = "twilio"
+		kind := route
+		reply := func(status int, twiml string) {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(twiml))
+		}
+		fail := func(status int, result, detail string) {
+			s.webhookResult(source, kind, result)
+			writeProblem(w, Problem{Type: problemBase + result, Title: http.StatusText(status), Status: status, Detail: detail})
+		}
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+			fail(http.StatusUnsupportedMediaType, "bad_request", "want application/x-www-form-urlencoded")
+			return
+		}
+		body, err := s.readLimited(w, r, webhookBodyLimit)
+		if err != nil {
+			fail(http.StatusRequestEntityTooLarge, "bad_request", err.Error())
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			fail(http.StatusBadRequest, "bad_request", "malformed form body")
+			return
+		}
+		if !twilio.Valid(s.cfg.TwilioAuthToken, s.cfg.PublicURL+r.URL.RequestURI(), form, r.Header.Get("X-Twilio-Signature")) {
+			fail(http.StatusForbidden, "bad_signature", "missing or wrong X-Twilio-Signature")
+			return
+		}
+		p := WebhookPayload{From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"), MessageSid: form.Get("MessageSid")}
+		var key, number string
+		switch route {
+		case KindMissedCall:
+			p.CallSid, p.Status = form.Get("CallSid"), form.Get("DialCallStatus")
+			if p.Status == "" {
+				p.Status = form.Get("CallStatus")
+			}
+			if !missed(p.Status) {
+				kind = KindCallStatus
+			}
+			key, number = "voice:"+p.CallSid+":"+p.Status, p.To
+			if p.CallSid == "" || p.Status == "" {
+				fail(http.StatusBadRequest, "bad_request", "CallSid and CallStatus are required")
+				return
+			}
+		case KindInboundSMS:
+			key, number = "sms:"+p.MessageSid, p.To
+			if p.MessageSid == "" || p.From == "" {
+				fail(http.StatusBadRequest, "bad_request", "MessageSid and From are required")
+				return
+			}
+		case KindSMSStatus:
+			p.Status = form.Get("MessageStatus")
+			p.ErrorCode, _ = strconv.Atoi(form.Get("ErrorCode"))
+			key, number = "status:"+p.MessageSid+":"+p.Status, p.From
+			if p.MessageSid == "" || p.Status == "" {
+				fail(http.StatusBadRequest, "bad_request", "MessageSid and MessageStatus are required")
+				return
+			}
+		}
+		env, ok := s.accept(w, r, source, kind, key, number, p, fail)
+		if !ok {
+			return
+		}
+		if env != nil {
+			s.process(r.Context(), *env, p)
+		}
+		if route == KindMissedCall {
+			reply(http.StatusOK, twimlHangup)
+		} else {
+			reply(http.StatusOK, twimlEmpty)
+		}
+	}
+}
+
+// accept finds the business number's tenant and stores the envelope. It answers the
+// failures itself (ok false). A nil envelope with ok true is a redelivery: answer 200 and
+// do nothing else.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, source, kind, key, number string, p WebhookPayload,
+	fail func(status int, result, detail string)) (*persistence.Envelope, bool) {
+	tenantID, _, err := s.deps.Intake.EndpointOwner(r.Context(), number)
+	if errors.Is(err, persistence.ErrUnknownNumber) {
+		fail(http.StatusNotFound, "unknown_number", "no tenant owns this number")
+		return nil, false
+	}
+	if err != nil {
+		s.deps.Log.Error("webhook: endpoint lookup failed", "err", err)
+		fail(http.StatusServiceUnavailable, "bad_request", "storage unavailable; retry")
+		return nil, false
+	}
+	return s.store(w, r, source, kind, key, tenantID, p, fail)
+}
+
+func (s *Server) store(_ http.ResponseWriter, r *http.Request, source, kind, key, tenantID string, p WebhookPayload,
+	fail func(status int, result, detail string)) (*persistence.Envelope, bool) {
+	payload, _ := json.Marshal(p)
+	env := persistence.Envelope{Source: source, Key: key, Kind: kind, TenantID: tenantID,
+		CorrelationID: uuid.Must(uuid.NewV7()).String(), Payload: payload, ReceivedAt: time.Now()}
+	inserted, err := s.deps.Intake.StoreEnvelope(r.Context(), env)
+	if err != nil {
+		// Not stored, so not accepted: 503 makes the vendor retry.
+		s.deps.Log.Error("webhook: could not store envelope", "source", source, "kind", kind, "err", err)
+		fail(http.StatusServiceUnavailable, "bad_request", "storage unavailable; retry")
+		return nil, false
+	}
+	if !inserted {
+		s.webhookResult(source, kind, "duplicate")
+		return nil, true
+	}
+	s.webhookResult(source, kind, "accepted")
+	return &env, true
+}
+
+// process acts on a newly stored envelope: receipts are applied here (one update), calls
+// and messages go to the conversation actors, the rest needs nothing more.
+func (s *Server) process(ctx context.Context, env persistence.Envelope, p WebhookPayload) {
+	switch env.Kind {
+	case KindMissedCall, KindInboundSMS:
+		s.deps.Dispatcher.Dispatch(env, p)
+		return
+	case KindSMSStatus:
+		if _, err := s.deps.Intake.ApplyReceipt(ctx, p.MessageSid, p.Status, p.ErrorCode); err != nil {
+			s.deps.Log.Error("webhook: receipt not applied; replayed on restart", "err", err)
+			return
+		}
+		switch p.Status {
+		case "sent", "delivered", "undelivered", "failed":
+			s.deps.Metrics.SMSDeliveries.WithLabelValues(p.Status).Inc()
+		}
+	}
+	if err := s.deps.Intake.MarkEnvelopeProcessed(ctx, env.Source, env.Key); err != nil {
+		s.deps.Log.Warn("webhook: could not mark envelope processed", "err", err)
+	}
+}
+
+// readLimited reads a body of at most limit bytes.
+func (s *Server) readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, errors.New("body too large")
+	}
+	return body, err
+}
+
+// pbxMissedCall takes a generic PBX's missed-call notice, signed with the endpoint's
+// pbx_secret: X-Signature: sha256=<hex HMAC-SHA256 of the body>.
+func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
+	const source, kind = "pbx", KindMissedCall
+	fail := func(status int, result, detail string) {
+		s.webhookResult(source, kind, result)
+		writeProblem(w, Problem{Type: problemBase + result, Title: http.StatusText(status), Status: status, Detail: detail})
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		fail(http.StatusUnsupportedMediaType, "bad_request", "want application/json")
+		return
+	}
+	body, err := s.readLimited(w, r, webhookBodyLimit)
+	if err != nil {
+		fail(http.StatusRequestEntityTooLarge, "bad_request", err.Error())
+		return
+	}
+	var in struct {
+		CallID  string `json:"call_id"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+		EndedAt string `json:"ended_at"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.CallID == "" || len(in.CallID) > 200 || in.To == "" {
+		fail(http.StatusBadRequest, "bad_request", "want a JSON object with call_id, from, to and ended_at")
+		return
+	}
+	tenantID, secret, err := s.deps.Intake.EndpointOwner(r.Context(), in.To)
+	if errors.Is(err, persistence.ErrUnknownNumber) {
+		fail(http.StatusNotFound, "unknown_number", "no tenant owns this number")
+		return
+	}
+	if err != nil {
+		fail(http.StatusServiceUnavailable, "bad_request", "storage unavailable; retry")
+		return
+	}
+	if secret == "" || !validHMAC(secret, body, r.Header.Get("X-Signature")) {
+		fail(http.StatusForbidden, "bad_signature", "missing or wrong X-Signature")
+		return
+	}
+	if msg := tenant.PhoneProblem(in.From); msg != "" {
+		fail(http.StatusBadRequest, "bad_request", "from "+msg)
+		return
+	}
+	p := WebhookPayload{From: in.From, To: in.To, CallSid: in.CallID, Status: "no-answer"}
+	env, ok := s.store(w, r, source, kind, "pbx:"+in.CallID, tenantID, p, fail)
+	if !ok {
+		return
+	}
+	if env != nil {
+		s.process(r.Context(), *env, p)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+}
+
+// validHMAC checks "sha256=<hex>" against the body in constant time.
+func validHMAC(secret string, body []byte, header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}

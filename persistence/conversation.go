@@ -1,0 +1,300 @@
+package persistence
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ringback/actors/conversation"
+	"ringback/comms"
+	"ringback/secrets"
+)
+
+// Conversations is the store of the conversation schema: business numbers, conversations,
+// messages, the SMS outbox, webhook envelopes and opt-outs.
+type Conversations struct {
+	pool *pgxpool.Pool
+	box  *secrets.Box
+}
+
+var (
+	_ conversation.Store = (*Conversations)(nil)
+	_ comms.Store        = (*Conversations)(nil)
+)
+
+// NewConversations returns the conversation store; box opens PBX secrets.
+func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
+	return &Conversations{pool: pool, box: box}
+}
+
+// ErrUnknownNumber is returned for a business number no tenant owns.
+var ErrUnknownNumber = errors.New("no tenant owns this number")
+
+// EndpointOwner returns the tenant that owns a business number and its PBX secret ("" if none).
+func (s *Conversations) EndpointOwner(ctx context.Context, number string) (tenantID, pbxSecret string, err error) {
+	var sealed []byte
+	err = s.pool.QueryRow(ctx, `SELECT tenant_id, pbx_secret FROM conversation.endpoints WHERE number = $1`, number).Scan(&tenantID, &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", ErrUnknownNumber
+	}
+	if err != nil || sealed == nil {
+		return tenantID, "", err
+	}
+	plain, err := s.box.Open(sealed, endpointContext(number))
+	if err != nil {
+		return "", "", err
+	}
+	return tenantID, string(plain), nil
+}
+
+// Envelope is an accepted webhook, stored under its unique key before it is answered.
+type Envelope struct {
+	Source, Key, Kind string
+	TenantID          string
+	CorrelationID     string
+	Payload           json.RawMessage
+	ReceivedAt        time.Time
+}
+
+// StoreEnvelope stores env; false means a webhook with this key was stored before (a
+// redelivery), and nothing was written.
+func (s *Conversations) StoreEnvelope(ctx context.Context, env Envelope) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO conversation.webhook_envelopes (source, key, kind, tenant_id, correlation_id, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		env.Source, env.Key, env.Kind, env.TenantID, env.CorrelationID, env.Payload, env.ReceivedAt)
+	if err != nil {
+		return false, fmt.Errorf("store webhook: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// MarkEnvelopeProcessed records that an envelope needs no more work.
+func (s *Conversations) MarkEnvelopeProcessed(ctx context.Context, source, key string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE source = $1 AND key = $2`, source, key)
+	return err
+}
+
+// Unprocessed lists envelopes accepted but not processed (the process died first), oldest first.
+func (s *Conversations) Unprocessed(ctx context.Context, limit int) ([]Envelope, error) {
+	rows, err := s.pool.Query(ctx, `SELECT source, key, kind, COALESCE(tenant_id, ''), correlation_id, payload, received_at
+		FROM conversation.webhook_envelopes WHERE processed_at IS NULL ORDER BY received_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Envelope, error) {
+		var e Envelope
+		err := r.Scan(&e.Source, &e.Key, &e.Kind, &e.TenantID, &e.CorrelationID, &e.Payload, &e.ReceivedAt)
+		return e, err
+	})
+}
+
+// Load returns the conversation of (endpoint, phone).
+func (s *Conversations) Load(ctx context.Context, endpoint, phone string) (conversation.State, error) {
+	var st conversation.State
+	err := s.pool.QueryRow(ctx, `SELECT data FROM conversation.conversations WHERE endpoint = $1 AND customer_phone = $2`, endpoint, phone).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, conversation.ErrNoConversation
+	}
+	return st, err
+}
+
+// Save writes one conversation step in one transaction: the state (checked against the
+// stored version), the inbound message, the outgoing messages with their outbox rows, the
+// opt-out list the outbox consults, and the processed mark of the envelope behind it.
+func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
+	st := c.State
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var lastAuto *time.Time
+		if !st.Caller.LastAutoReply.IsZero() {
+			lastAuto = &st.Caller.LastAutoReply
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (endpoint, customer_phone) DO UPDATE SET state = excluded.state, data = excluded.data,
+				opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at,
+				version = excluded.version, updated_at = now()
+			WHERE conversation.conversations.version = excluded.version - 1`,
+			st.ID, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
+		if err != nil {
+			return fmt.Errorf("save conversation: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return conversation.ErrStale
+		}
+		b := &pgx.Batch{}
+		if st.Caller.OptedOut {
+			b.Queue(`INSERT INTO conversation.opt_outs (endpoint, customer_phone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, st.Endpoint, st.Phone)
+		} else {
+			b.Queue(`DELETE FROM conversation.opt_outs WHERE endpoint = $1 AND customer_phone = $2`, st.Endpoint, st.Phone)
+		}
+		if r := c.Received; r != nil {
+			b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, provider_sid)
+				VALUES ($1, $2, $3, 'in', $4, $5) ON CONFLICT DO NOTHING`, uuid.Must(uuid.NewV7()), st.ID, st.TenantID, r.Body, r.MessageSid)
+		}
+		for _, o := range c.Outgoing {
+			msgID := uuid.Must(uuid.NewV7())
+			var trigger *time.Time
+			if !o.TriggerAt.IsZero() {
+				trigger = &o.TriggerAt
+			}
+			b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
+				VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, st.ID, st.TenantID, o.Body, o.ClientMessageID)
+			b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status, trigger_received_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)`, o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger)
+		}
+		if c.EnvelopeKey != "" {
+			b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// ClaimDelivery moves a pending delivery to 'sending' and returns it, unless its recipient
+// opted out of its sender meanwhile (then it becomes 'suppressed'; the one opt-out
+// confirmation itself is exempt). ok is false when there is nothing to send: the delivery
+// is already past pending (sent by another worker, or suppressed).
+func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (d comms.Delivery, ok bool, err error) {
+	var trigger *time.Time
+	err = s.pool.QueryRow(ctx, `
+		UPDATE conversation.deliveries d SET
+			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
+				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
+			attempts = d.attempts + 1, updated_at = now()
+		WHERE d.client_message_id = $1 AND d.status = 'pending'
+		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at`, id).
+		Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	if trigger != nil {
+		d.TriggerAt = *trigger
+	}
+	return d, d.Status == "sending", nil
+}
+
+// DeliveryAccepted records the provider's acceptance (sid, status) of a delivery.
+// Receipts can arrive before the acceptance is recorded (Twilio may call back before its
+// answer reaches us); the best status among those already stored for the sid wins. A lock
+// on the sid, shared with ApplyReceipt, makes the two see each other: whichever runs
+// second finds what the first wrote.
+func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockSid(ctx, tx, sid); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE conversation.deliveries SET provider_sid = NULLIF($2, ''), updated_at = now(),
+				status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
+					WHERE $2 <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = $2
+					  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank($3)
+					ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), $3)
+			WHERE client_message_id = $1`, id, sid, status)
+		if err == nil && sid != "" {
+			_, err = tx.Exec(ctx, `UPDATE conversation.messages SET provider_sid = $2 WHERE client_message_id = $1`, id, sid)
+		}
+		return err
+	})
+}
+
+func lockSid(ctx context.Context, tx pgx.Tx, sid string) error {
+	if sid == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 7215002))`, sid)
+	return err
+}
+
+// DeliveryFailed records a permanent failure.
+func (s *Conversations) DeliveryFailed(ctx context.Context, id string, code int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'failed', error_code = NULLIF($2, 0), updated_at = now()
+		WHERE client_message_id = $1`, id, code)
+	return err
+}
+
+// DeliveryRetry puts a delivery back in the queue for another attempt at `at`.
+func (s *Conversations) DeliveryRetry(ctx context.Context, id string, at time.Time, code int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'pending', next_attempt_at = $2,
+		error_code = NULLIF($3, 0), updated_at = now() WHERE client_message_id = $1 AND status = 'sending'`, id, at, code)
+	return err
+}
+
+// RecoverDeliveries returns the deliveries a dead process left pending or sending, making
+// the sending ones pending again. A delivery that was 'sending' may have reached the
+// provider before the process died: resending it is the documented duplicate window.
+func (s *Conversations) RecoverDeliveries(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
+		WHERE status IN ('pending', 'sending') RETURNING client_message_id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ApplyReceipt records a provider status callback for sid, monotonically: a status ranked
+// below the stored one (a late 'sent' after 'delivered') changes nothing. It reports whether
+// a delivery with that sid exists.
+func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error) {
+	var exists bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockSid(ctx, tx, sid); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			WITH u AS (
+				UPDATE conversation.deliveries SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
+				WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
+				RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2)`, status, sid, errorCode).Scan(&exists)
+	})
+	return exists, err
+}
+
+// MessageView is a message as the admin API shows it.
+type MessageView struct {
+	Direction string    `json:"direction"`
+	Body      string    `json:"body"`
+	Status    string    `json:"status,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// ConversationView is a conversation with its messages, for the admin API.
+type ConversationView struct {
+	ID        uuid.UUID     `json:"id"`
+	Endpoint  string        `json:"endpoint"`
+	Phone     string        `json:"phone"`
+	State     string        `json:"state"`
+	OptedOut  bool          `json:"opted_out"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Messages  []MessageView `json:"messages"`
+}
+
+// ConversationsOf lists a tenant's conversations (of one customer phone if phone != ""),
+// newest first, with their messages and delivery statuses.
+func (s *Conversations) ConversationsOf(ctx context.Context, tenantID, phone string, limit int) ([]ConversationView, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.id, c.endpoint, c.customer_phone, c.state, c.opted_out, c.updated_at,
+			COALESCE((SELECT jsonb_agg(jsonb_build_object('direction', m.direction, 'body', m.body,
+				'status', COALESCE(d.status, ''), 'at', m.created_at) ORDER BY m.created_at, m.id)
+				FROM conversation.messages m LEFT JOIN conversation.deliveries d ON d.client_message_id = m.client_message_id
+				WHERE m.conversation_id = c.id), '[]'::jsonb)
+		FROM conversation.conversations c
+		WHERE c.tenant_id = $1 AND ($2 = '' OR c.customer_phone = $2)
+		ORDER BY c.updated_at DESC LIMIT $3`, tenantID, phone, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConversationView, error) {
+		var v ConversationView
+		err := r.Scan(&v.ID, &v.Endpoint, &v.Phone, &v.State, &v.OptedOut, &v.UpdatedAt, &v.Messages)
+		return v, err
+	})
+}
