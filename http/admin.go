@@ -202,3 +202,18 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": views})
 }
+
+// getEndpoint says which tenant owns a business number (operators and `engine simulate`).
+func (s *Server) getEndpoint(w http.ResponseWriter, r *http.Request) {
+	number := mux.Vars(r)["number"]
+	tenantID, _, err := s.deps.Intake.EndpointOwner(r.Context(), number)
+	if errors.Is(err, persistence.ErrUnknownNumber) {
+		writeError(w, r, s.deps.Log, &statusError{status: http.StatusNotFound, slug: "not-found", detail: "no tenant owns this number"})
+		return
+	}
+	if err != nil {
+		writeError(w, r, s.deps.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"number": number, "tenant_id": tenantID})
+}

@@ -89,6 +89,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	admin.HandleFunc("/tenants/{tenant}", s.getTenant).Methods(http.MethodGet)
 	admin.HandleFunc("/tenants/{tenant}/appointments", s.listAppointments).Methods(http.MethodGet)
 	admin.HandleFunc("/tenants/{tenant}/conversations", s.listConversations).Methods(http.MethodGet)
+	admin.HandleFunc("/endpoints/{number}", s.getEndpoint).Methods(http.MethodGet)
 	s.routeBooking()
 	s.routeWebhooks()
 	return s
