@@ -117,37 +117,12 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 			fail(http.StatusForbidden, "bad_signature", "missing or wrong X-Twilio-Signature")
 			return
 		}
-		p := WebhookPayload{From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"), MessageSid: form.Get("MessageSid")}
-		var key, number string
-		switch route {
-		case KindMissedCall:
-			p.CallSid, p.Status = form.Get("CallSid"), form.Get("DialCallStatus")
-			if p.Status == "" {
-				p.Status = form.Get("CallStatus")
-			}
-			if !missed(p.Status) {
-				kind = KindCallStatus
-			}
-			key, number = "voice:"+p.CallSid+":"+p.Status, p.To
-			if p.CallSid == "" || p.Status == "" {
-				fail(http.StatusBadRequest, "bad_request", "CallSid and CallStatus are required")
-				return
-			}
-		case KindInboundSMS:
-			key, number = "sms:"+p.MessageSid, p.To
-			if p.MessageSid == "" || p.From == "" {
-				fail(http.StatusBadRequest, "bad_request", "MessageSid and From are required")
-				return
-			}
-		case KindSMSStatus:
-			p.Status = form.Get("MessageStatus")
-			p.ErrorCode, _ = strconv.Atoi(form.Get("ErrorCode"))
-			key, number = "status:"+p.MessageSid+":"+p.Status, p.From
-			if p.MessageSid == "" || p.Status == "" {
-				fail(http.StatusBadRequest, "bad_request", "MessageSid and MessageStatus are required")
-				return
-			}
+		parsed, err := parseTwilio(route, form)
+		if err != nil {
+			fail(http.StatusBadRequest, "bad_request", err.Error())
+			return
 		}
+		kind, key, number, p := parsed.kind, parsed.key, parsed.number, parsed.payload
 		env, ok := s.accept(w, r, source, kind, key, number, p, fail)
 		if !ok {
 			return
@@ -161,6 +136,59 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 			reply(http.StatusOK, twimlEmpty)
 		}
 	}
+}
+
+// twilioWebhook is what a Twilio webhook means: its envelope kind, its unique key (the
+// redelivery of the same event has the same key), the business number it concerns.
+type twilioWebhook struct {
+	kind, key, number string
+	payload           WebhookPayload
+}
+
+// parseTwilio reads a verified Twilio form posted to route (KindMissedCall for the voice
+// route, KindInboundSMS, KindSMSStatus).
+func parseTwilio(route string, form url.Values) (twilioWebhook, error) {
+	p := WebhookPayload{From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"), MessageSid: form.Get("MessageSid")}
+	w := twilioWebhook{kind: route}
+	switch route {
+	case KindMissedCall:
+		p.CallSid, p.Status = form.Get("CallSid"), form.Get("DialCallStatus")
+		if p.Status == "" {
+			p.Status = form.Get("CallStatus")
+		}
+		if p.CallSid == "" || p.Status == "" || p.To == "" {
+			return w, errors.New("CallSid, CallStatus and To are required")
+		}
+		if !missed(p.Status) {
+			w.kind = KindCallStatus
+		}
+		w.key, w.number = "voice:"+p.CallSid+":"+p.Status, p.To
+	case KindInboundSMS:
+		if p.MessageSid == "" || p.From == "" || p.To == "" {
+			return w, errors.New("MessageSid, From and To are required")
+		}
+		w.key, w.number = "sms:"+p.MessageSid, p.To
+	case KindSMSStatus:
+		p.Status = form.Get("MessageStatus")
+		if code := form.Get("ErrorCode"); code != "" {
+			n, err := strconv.Atoi(code)
+			if err != nil || n < 0 {
+				return w, errors.New("ErrorCode is not a number")
+			}
+			p.ErrorCode = n
+		}
+		if p.MessageSid == "" || p.Status == "" || p.From == "" {
+			return w, errors.New("MessageSid, MessageStatus and From are required")
+		}
+		w.key, w.number = "status:"+p.MessageSid+":"+p.Status, p.From
+	default:
+		return w, errors.New("unknown webhook route")
+	}
+	if len(w.key) > 300 {
+		return w, errors.New("identifiers too long")
+	}
+	w.payload = p
+	return w, nil
 }
 
 // accept finds the business number's tenant and stores the envelope. It answers the
@@ -250,14 +278,9 @@ func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, "bad_request", err.Error())
 		return
 	}
-	var in struct {
-		CallID  string `json:"call_id"`
-		From    string `json:"from"`
-		To      string `json:"to"`
-		EndedAt string `json:"ended_at"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || in.CallID == "" || len(in.CallID) > 200 || in.To == "" {
-		fail(http.StatusBadRequest, "bad_request", "want a JSON object with call_id, from, to and ended_at")
+	in, err := parsePBX(body)
+	if err != nil {
+		fail(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	tenantID, secret, err := s.deps.Intake.EndpointOwner(r.Context(), in.To)
@@ -273,10 +296,6 @@ func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "bad_signature", "missing or wrong X-Signature")
 		return
 	}
-	if msg := tenant.PhoneProblem(in.From); msg != "" {
-		fail(http.StatusBadRequest, "bad_request", "from "+msg)
-		return
-	}
 	p := WebhookPayload{From: in.From, To: in.To, CallSid: in.CallID, Status: "no-answer"}
 	env, ok := s.store(w, r, source, kind, "pbx:"+in.CallID, tenantID, p, fail)
 	if !ok {
@@ -286,6 +305,32 @@ func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 		s.process(r.Context(), *env, p)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+}
+
+// pbxNotice is a PBX's missed-call notice.
+type pbxNotice struct {
+	CallID  string `json:"call_id"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	EndedAt string `json:"ended_at"`
+}
+
+// parsePBX reads a PBX notice: a JSON object with call_id, from, to (E.164) and ended_at.
+func parsePBX(body []byte) (pbxNotice, error) {
+	var in pbxNotice
+	if err := json.Unmarshal(body, &in); err != nil {
+		return in, errors.New("want a JSON object with call_id, from, to and ended_at")
+	}
+	if in.CallID == "" || len(in.CallID) > 200 {
+		return in, errors.New("call_id is required (at most 200 characters)")
+	}
+	if msg := tenant.PhoneProblem(in.From); msg != "" {
+		return in, errors.New("from " + msg)
+	}
+	if msg := tenant.PhoneProblem(in.To); msg != "" {
+		return in, errors.New("to " + msg)
+	}
+	return in, nil
 }
 
 // validHMAC checks "sha256=<hex>" against the body in constant time.

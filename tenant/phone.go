@@ -17,3 +17,13 @@ func PhoneProblem(number string) string {
 	}
 	return ""
 }
+
+// MaskPhone is how a phone number may appear in logs and errors: the country/area prefix
+// and the last four digits (+15125550100 → +1512***0100), enough to tell numbers apart,
+// not to dial one. Anything shorter than ten characters is masked whole.
+func MaskPhone(n string) string {
+	if len(n) < 10 {
+		return "***"
+	}
+	return n[:5] + "***" + n[len(n)-4:]
+}

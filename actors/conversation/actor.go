@@ -274,13 +274,13 @@ func (a *Actor) start(c actor.Context, ev any) {
 		tenantID = a.st.TenantID
 	}
 	if err := a.ensureLoaded(c, tenantID); err != nil {
-		a.deps.Log.Error("conversation load failed; the webhook stays unprocessed and is replayed", "conversation", mask(a.identity), "err", err)
+		a.deps.Log.Error("conversation load failed; the webhook stays unprocessed and is replayed", "conversation", a.logID(), "err", err)
 		a.done(c)
 		return
 	}
 	e, err := a.env(a.st.TenantID)
 	if err != nil {
-		a.deps.Log.Error("conversation has no usable config", "conversation", mask(a.identity), "err", err)
+		a.deps.Log.Error("conversation has no usable config", "conversation", a.logID(), "err", err)
 		a.done(c)
 		return
 	}
@@ -307,7 +307,7 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 	cancel()
 	if err != nil {
 		// Nothing was written: the envelope stays unprocessed and is replayed on restart.
-		a.deps.Log.Error("conversation commit failed", "conversation", mask(a.identity), "err", err)
+		a.deps.Log.Error("conversation commit failed", "conversation", a.logID(), "err", err)
 		a.loaded = false
 		a.done(c)
 		return
@@ -339,10 +339,10 @@ func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
 		a.offer(c, e, now, "auto_reply", m.EnvelopeKey, m.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
 	case DeferQuietHours:
 		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey}
-		a.deps.Log.Info("auto-reply deferred to the end of quiet hours", "conversation", mask(a.identity), "at", at)
+		a.deps.Log.Info("auto-reply deferred to the end of quiet hours", "conversation", a.logID(), "at", at)
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	default:
-		a.deps.Log.Info("auto-reply suppressed", "conversation", mask(a.identity), "reason", verdict.String())
+		a.deps.Log.Info("auto-reply suppressed", "conversation", a.logID(), "reason", verdict.String())
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	}
 }
@@ -380,7 +380,7 @@ func options(offers []Offer) []Option {
 func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, trigger time.Time, in *Received, text func([]Offer) string) {
 	svc, ok := e.cfg.Service(e.ep.DefaultService)
 	if !ok {
-		a.deps.Log.Error("endpoint's default service is not configured", "conversation", mask(a.identity))
+		a.deps.Log.Error("endpoint's default service is not configured", "conversation", a.logID())
 		a.done(c)
 		return
 	}
@@ -395,7 +395,7 @@ func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, 
 	}, func(c actor.Context, v any) {
 		slots, _ := v.([]resource.Slot)
 		if err, isErr := v.(error); isErr {
-			a.deps.Log.Error("availability failed; answering without options", "conversation", mask(a.identity), "err", err)
+			a.deps.Log.Error("availability failed; answering without options", "conversation", a.logID(), "err", err)
 		}
 		offers := make([]Offer, len(slots))
 		for i, s := range slots {
@@ -500,7 +500,7 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, o Offe
 	}, func(c actor.Context, v any) {
 		h, ok := v.(resource.Claim)
 		if !ok {
-			a.deps.Log.Info("hold refused; offering fresh options", "conversation", mask(a.identity), "err", v)
+			a.deps.Log.Info("hold refused; offering fresh options", "conversation", a.logID(), "err", v)
 			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
 			return
 		}
@@ -522,7 +522,7 @@ func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
 		appt, ok := v.(resource.Appointment)
 		if !ok {
 			// Expired, released or lost: never "booked". Fresh options instead.
-			a.deps.Log.Info("confirm refused; offering fresh options", "conversation", mask(a.identity), "err", v)
+			a.deps.Log.Info("confirm refused; offering fresh options", "conversation", a.logID(), "err", v)
 			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
 			return
 		}
@@ -531,19 +531,5 @@ func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
 	})
 }
 
-// mask hides the middle of the phone numbers in an identity for logs (no PII in logs).
-func mask(s string) string {
-	out := []byte(s)
-	digits := 0
-	for i := range out {
-		if out[i] >= '0' && out[i] <= '9' {
-			digits++
-			if digits > 4 && (i+4 < len(out) && out[i+4] >= '0' && out[i+4] <= '9') {
-				out[i] = '*'
-			}
-		} else {
-			digits = 0
-		}
-	}
-	return string(out)
-}
+// logID names the conversation in logs without the customer's full number (no PII in logs).
+func (a *Actor) logID() string { return a.endpoint + "/" + tenant.MaskPhone(a.phone) }

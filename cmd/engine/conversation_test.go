@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +21,8 @@ import (
 	"ringback/clock"
 	"ringback/comms/twilio"
 	"ringback/fakes/twiliofake"
+	ringhttp "ringback/http"
+	"ringback/persistence"
 	"ringback/persistence/pgtest"
 )
 
@@ -277,4 +283,47 @@ func TestDeliveryReceiptsNeverMoveBackwards(t *testing.T) {
 	var status string
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT status FROM conversation.deliveries WHERE provider_sid = $1`, sid).Scan(&status))
 	require.Equal(t, "delivered", status)
+}
+
+func TestPBXMissedCallNeedsTheEndpointsHMAC(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	const secret = "pbx-secret-0123456789"
+	e.apply(strings.Replace(plumber, "    send_rate: 50", "    send_rate: 50\n    pbx_secret: \""+secret+"\"", 1))
+	body := `{"call_id":"pbx-1","from":"` + customer + `","to":"` + business + `","ended_at":"2030-01-07T12:00:00Z"}`
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(body))
+	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+
+	require.Equal(t, http.StatusForbidden, e.do(http.MethodPost, "/webhooks/pbx/missed-call", "", body, "X-Signature: sha256=00").status)
+	require.Equal(t, http.StatusOK, e.do(http.MethodPost, "/webhooks/pbx/missed-call", "", body, "X-Signature: "+sig).status)
+	require.Equal(t, http.StatusOK, e.do(http.MethodPost, "/webhooks/pbx/missed-call", "", body, "X-Signature: "+sig).status, "a redelivery")
+	e.settle(customer)
+	require.Len(t, e.texts(customer), 1)
+}
+
+// TestAcceptedWebhooksAreReplayedAfterACrash: a webhook was stored (and answered 200) but
+// the process died before the conversation handled it; the next start handles it.
+func TestAcceptedWebhooksAreReplayedAfterACrash(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	payload, err := json.Marshal(ringhttp.WebhookPayload{From: customer, To: business, CallSid: "CA-crash", Status: "no-answer"})
+	require.NoError(t, err)
+	stored, err := e.eng.conversations.StoreEnvelope(context.Background(), persistence.Envelope{Source: "twilio", Key: "voice:CA-crash:no-answer",
+		Kind: ringhttp.KindMissedCall, TenantID: "acme", CorrelationID: "c1", Payload: payload, ReceivedAt: monday0600})
+	require.NoError(t, err)
+	require.True(t, stored)
+
+	require.NoError(t, e.eng.recover(context.Background()))
+	e.settle(customer)
+	require.Len(t, e.texts(customer), 1)
+	var unprocessed int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM conversation.webhook_envelopes WHERE processed_at IS NULL AND key = 'voice:CA-crash:no-answer'`).Scan(&unprocessed))
+	require.Zero(t, unprocessed)
+
+	// Replaying again (another restart) sends nothing more.
+	require.NoError(t, e.eng.recover(context.Background()))
+	e.settle(customer)
+	require.Len(t, e.texts(customer), 1)
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 
 	"github.com/twilio/twilio-go/client"
+
+	"ringback/tenant"
 )
 
 // Permanent refusals: the same message will be refused again, so the outbox must not
@@ -163,12 +165,5 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// MaskNumber is how a phone number may appear in logs and errors: the country/area
-// prefix and the last four digits (+15125550100 → +1512***0100), enough to tell numbers
-// apart, not to dial one. Anything shorter than ten characters is masked whole.
-func MaskNumber(n string) string {
-	if len(n) < 10 {
-		return "***"
-	}
-	return n[:5] + "***" + n[len(n)-4:]
-}
+// MaskNumber is how a phone number may appear in logs and errors (tenant.MaskPhone).
+func MaskNumber(n string) string { return tenant.MaskPhone(n) }
