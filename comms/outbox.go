@@ -37,6 +37,9 @@ type Store interface {
 	DeliveryAccepted(ctx context.Context, id, sid, status string) error
 	DeliveryFailed(ctx context.Context, id string, code int) error
 	DeliveryRetry(ctx context.Context, id string, at time.Time, code int) error
+	// DeliveryDeferred puts a claimed delivery back to pending without counting the claim
+	// as an attempt (it waited for its sender's rate, it was not tried).
+	DeliveryDeferred(ctx context.Context, id string, at time.Time) error
 }
 
 // Sender hands one message to the provider.
@@ -65,6 +68,7 @@ type Outbox struct {
 	log     *slog.Logger
 
 	queue chan string
+	done  chan struct{} // closed by Close; queue itself is never closed
 	wg    sync.WaitGroup
 
 	mu       sync.Mutex
@@ -86,7 +90,7 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 		cfg.RateFor = func(string) float64 { return 1 }
 	}
 	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
-		queue: make(chan string, 1<<16), limiters: map[string]*rate.Limiter{}}
+		queue: make(chan string, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}}
 	o.idle = sync.NewCond(&o.mu)
 	for range cfg.Workers {
 		o.wg.Add(1)
@@ -105,7 +109,17 @@ func (o *Outbox) Enqueue(ids ...string) {
 	o.pending += len(ids)
 	o.mu.Unlock()
 	for _, id := range ids {
-		o.queue <- id
+		o.push(id)
+	}
+}
+
+// push queues one counted delivery, or drops it (still pending in Postgres, recovered by
+// the next start) once the outbox is closing.
+func (o *Outbox) push(id string) {
+	select {
+	case o.queue <- id:
+	case <-o.done:
+		o.finished()
 	}
 }
 
@@ -119,9 +133,9 @@ func (o *Outbox) finished() {
 	}
 }
 
-// Idle waits until every enqueued delivery has been sent, failed, or is waiting in
-// Postgres for a retry after a backoff no one is waiting for. Tests and shutdown use it
-// as a signal.
+// Idle waits until every enqueued delivery has been sent or has failed for good,
+// including those waiting for a backoff or their sender's rate (with a fake clock, advance
+// it). Tests use it as a signal.
 func (o *Outbox) Idle() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -135,16 +149,7 @@ func (o *Outbox) later(d time.Duration, id string) {
 	o.mu.Lock()
 	o.pending++
 	o.mu.Unlock()
-	o.clock.AfterFunc(d, func() {
-		o.mu.Lock()
-		closed := o.closed
-		o.mu.Unlock()
-		if !closed {
-			o.queue <- id
-		} else {
-			o.finished()
-		}
-	})
+	o.clock.AfterFunc(d, func() { o.push(id) })
 }
 
 // Close stops taking work and waits for the sends in progress. Deliveries still pending
@@ -157,27 +162,52 @@ func (o *Outbox) Close() {
 	}
 	o.closed = true
 	o.mu.Unlock()
-	close(o.queue)
+	close(o.done)
 	o.wg.Wait()
+	// Deliveries still queued stay pending in Postgres for the next start.
+	for {
+		select {
+		case <-o.queue:
+			o.finished()
+		default:
+			return
+		}
+	}
 }
 
 func (o *Outbox) work() {
 	defer o.wg.Done()
-	for id := range o.queue {
-		o.deliver(id)
-		o.finished()
+	for {
+		select {
+		case <-o.done:
+			return
+		case id := <-o.queue:
+			o.deliver(id)
+			o.finished()
+		}
 	}
 }
 
+// limiter is the sender's token bucket. RateFor may query Postgres, so it runs outside the
+// lock; a rate of zero or less falls back to 1 message/second.
 func (o *Outbox) limiter(from string) *rate.Limiter {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	l, ok := o.limiters[from]
-	if !ok {
-		r := o.cfg.RateFor(from)
-		l = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
-		o.limiters[from] = l
+	o.mu.Unlock()
+	if ok {
+		return l
 	}
+	r := o.cfg.RateFor(from)
+	if r <= 0 {
+		r = 1
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if l, ok := o.limiters[from]; ok {
+		return l
+	}
+	l = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+	o.limiters[from] = l
 	return l
 }
 
@@ -196,19 +226,22 @@ func (o *Outbox) deliver(id string) {
 		}
 		return
 	}
-	// The per-sender token bucket. Waiting here would hold a worker; come back later instead.
-	lim := o.limiter(d.From)
-	if r := lim.ReserveN(o.clock.Now(), 1); r.OK() {
-		if wait := r.DelayFrom(o.clock.Now()); wait > 0 {
-			if err := o.store.DeliveryRetry(ctx, id, o.clock.Now().Add(wait), 0); err != nil {
-				o.log.Error("outbox: requeue failed", "delivery", id, "err", err)
+	// The per-sender token bucket. Waiting here would hold a worker: give the token back
+	// and come back when one is due. The claim (and its opt-out check) is redone then, right
+	// before the send.
+	now := o.clock.Now()
+	if r := o.limiter(d.From).ReserveN(now, 1); r.OK() {
+		if wait := r.DelayFrom(now); wait > 0 {
+			r.CancelAt(now)
+			if err := o.store.DeliveryDeferred(ctx, id, now.Add(wait)); err != nil {
+				o.log.Error("outbox: deferring for the sender's rate failed", "delivery", id, "err", err)
 			}
 			o.later(wait, id)
 			return
 		}
 	}
 	sent, err := o.sender.Send(ctx, twilio.Message{From: d.From, To: d.To, Body: d.Body, StatusCallback: o.cfg.StatusCallback})
-	now := o.clock.Now()
+	now = o.clock.Now()
 	switch {
 	case err == nil:
 		if err := o.store.DeliveryAccepted(ctx, id, sent.SID, sent.Status); err != nil {
@@ -220,7 +253,9 @@ func (o *Outbox) deliver(id string) {
 		}
 	case errors.Is(err, twilio.ErrOptedOut):
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
-		_ = o.store.DeliveryFailed(ctx, id, 21610)
+		if err := o.store.DeliveryFailed(ctx, id, 21610); err != nil {
+			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+		}
 		if o.cfg.OnOptedOut != nil {
 			o.cfg.OnOptedOut(d.TenantID, d.From, d.To)
 		}
@@ -234,7 +269,9 @@ func (o *Outbox) deliver(id string) {
 	default:
 		o.log.Error("outbox: send failed for good", "delivery", id, "attempts", d.Attempts, "err", err)
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
-		_ = o.store.DeliveryFailed(ctx, id, 0)
+		if err := o.store.DeliveryFailed(ctx, id, 0); err != nil {
+			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+		}
 	}
 }
 

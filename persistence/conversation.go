@@ -227,6 +227,14 @@ func (s *Conversations) DeliveryRetry(ctx context.Context, id string, at time.Ti
 	return err
 }
 
+// DeliveryDeferred puts a claimed delivery back to pending for `at` without counting the
+// claim as an attempt: it waited for its sender's rate, it was not tried.
+func (s *Conversations) DeliveryDeferred(ctx context.Context, id string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'pending', next_attempt_at = $2,
+		attempts = attempts - 1, updated_at = now() WHERE client_message_id = $1 AND status = 'sending'`, id, at)
+	return err
+}
+
 // RecoverDeliveries returns the deliveries a dead process left pending or sending, making
 // the sending ones pending again. A delivery that was 'sending' may have reached the
 // provider before the process died: resending it is the documented duplicate window.
