@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -21,7 +23,15 @@ import (
 type Conversations struct {
 	pool *pgxpool.Pool
 	box  *secrets.Box
+	// owners caches number → owner for webhook intake (every webhook looks one up);
+	// ForgetEndpoints drops it after a config apply.
+	owners sync.Map
 }
+
+type owner struct{ tenantID, pbxSecret string }
+
+// ForgetEndpoints drops the cached owners of business numbers (a config was applied).
+func (s *Conversations) ForgetEndpoints() { s.owners.Clear() }
 
 var (
 	_ conversation.Store = (*Conversations)(nil)
@@ -38,19 +48,26 @@ var ErrUnknownNumber = errors.New("no tenant owns this number")
 
 // EndpointOwner returns the tenant that owns a business number and its PBX secret ("" if none).
 func (s *Conversations) EndpointOwner(ctx context.Context, number string) (tenantID, pbxSecret string, err error) {
+	if o, ok := s.owners.Load(number); ok {
+		return o.(owner).tenantID, o.(owner).pbxSecret, nil
+	}
 	var sealed []byte
 	err = s.pool.QueryRow(ctx, `SELECT tenant_id, pbx_secret FROM conversation.endpoints WHERE number = $1`, number).Scan(&tenantID, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", ErrUnknownNumber
 	}
-	if err != nil || sealed == nil {
-		return tenantID, "", err
-	}
-	plain, err := s.box.Open(sealed, endpointContext(number))
 	if err != nil {
 		return "", "", err
 	}
-	return tenantID, string(plain), nil
+	if sealed != nil {
+		plain, err := s.box.Open(sealed, endpointContext(number))
+		if err != nil {
+			return "", "", err
+		}
+		pbxSecret = string(plain)
+	}
+	s.owners.Store(number, owner{tenantID, pbxSecret})
+	return tenantID, pbxSecret, nil
 }
 
 // Envelope is an accepted webhook, stored under its unique key before it is answered.
@@ -109,51 +126,52 @@ func (s *Conversations) Load(ctx context.Context, endpoint, phone string) (conve
 // opt-out list the outbox consults, and the processed mark of the envelope behind it.
 func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 	st := c.State
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var lastAuto *time.Time
-		if !st.Caller.LastAutoReply.IsZero() {
-			lastAuto = &st.Caller.LastAutoReply
+	var lastAuto *time.Time
+	if !st.Caller.LastAutoReply.IsZero() {
+		lastAuto = &st.Caller.LastAutoReply
+	}
+	// One pipelined batch, run by Postgres as one implicit transaction (one round trip). A
+	// stale version raises (conversation.stale_write), which aborts the whole batch.
+	b := &pgx.Batch{}
+	b.Queue(`
+		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (endpoint, customer_phone) DO UPDATE SET state = excluded.state, data = excluded.data,
+			opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at, updated_at = now(),
+			version = CASE WHEN conversation.conversations.version = excluded.version - 1 THEN excluded.version
+				ELSE conversation.stale_write() END`,
+		st.ID, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
+	if st.Caller.OptedOut {
+		b.Queue(`INSERT INTO conversation.opt_outs (endpoint, customer_phone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, st.Endpoint, st.Phone)
+	} else {
+		b.Queue(`DELETE FROM conversation.opt_outs WHERE endpoint = $1 AND customer_phone = $2`, st.Endpoint, st.Phone)
+	}
+	if r := c.Received; r != nil {
+		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, provider_sid)
+			VALUES ($1, $2, $3, 'in', $4, $5) ON CONFLICT DO NOTHING`, uuid.Must(uuid.NewV7()), st.ID, st.TenantID, r.Body, r.MessageSid)
+	}
+	for _, o := range c.Outgoing {
+		msgID := uuid.Must(uuid.NewV7())
+		var trigger *time.Time
+		if !o.TriggerAt.IsZero() {
+			trigger = &o.TriggerAt
 		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (endpoint, customer_phone) DO UPDATE SET state = excluded.state, data = excluded.data,
-				opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at,
-				version = excluded.version, updated_at = now()
-			WHERE conversation.conversations.version = excluded.version - 1`,
-			st.ID, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
-		if err != nil {
-			return fmt.Errorf("save conversation: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return conversation.ErrStale
-		}
-		b := &pgx.Batch{}
-		if st.Caller.OptedOut {
-			b.Queue(`INSERT INTO conversation.opt_outs (endpoint, customer_phone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, st.Endpoint, st.Phone)
-		} else {
-			b.Queue(`DELETE FROM conversation.opt_outs WHERE endpoint = $1 AND customer_phone = $2`, st.Endpoint, st.Phone)
-		}
-		if r := c.Received; r != nil {
-			b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, provider_sid)
-				VALUES ($1, $2, $3, 'in', $4, $5) ON CONFLICT DO NOTHING`, uuid.Must(uuid.NewV7()), st.ID, st.TenantID, r.Body, r.MessageSid)
-		}
-		for _, o := range c.Outgoing {
-			msgID := uuid.Must(uuid.NewV7())
-			var trigger *time.Time
-			if !o.TriggerAt.IsZero() {
-				trigger = &o.TriggerAt
-			}
-			b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
-				VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, st.ID, st.TenantID, o.Body, o.ClientMessageID)
-			b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status, trigger_received_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)`, o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger)
-		}
-		if c.EnvelopeKey != "" {
-			b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
+			VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, st.ID, st.TenantID, o.Body, o.ClientMessageID)
+		b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status, trigger_received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)`, o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger)
+	}
+	if c.EnvelopeKey != "" {
+		b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
+	}
+	err := s.pool.SendBatch(ctx, b).Close()
+	if IsCode(err, pgerrcode.SerializationFailure) {
+		return conversation.ErrStale
+	}
+	if err != nil {
+		return fmt.Errorf("save conversation: %w", err)
+	}
+	return nil
 }
 
 // ClaimDelivery moves a pending delivery to 'sending' and returns it, unless its recipient
@@ -188,29 +206,26 @@ func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (d comms.D
 // on the sid, shared with ApplyReceipt, makes the two see each other: whichever runs
 // second finds what the first wrote.
 func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockSid(ctx, tx, sid); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE conversation.deliveries SET provider_sid = NULLIF($2, ''), updated_at = now(),
-				status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
-					WHERE $2 <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = $2
-					  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank($3)
-					ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), $3)
-			WHERE client_message_id = $1`, id, sid, status)
-		if err == nil && sid != "" {
-			_, err = tx.Exec(ctx, `UPDATE conversation.messages SET provider_sid = $2 WHERE client_message_id = $1`, id, sid)
-		}
-		return err
-	})
+	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
+	lockSid(b, sid)
+	b.Queue(`UPDATE conversation.deliveries SET provider_sid = NULLIF($2, ''), updated_at = now(),
+			status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
+				WHERE $2 <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = $2
+				  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank($3)
+				ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), $3)
+		WHERE client_message_id = $1`, id, sid, status)
+	if sid != "" {
+		b.Queue(`UPDATE conversation.messages SET provider_sid = $2 WHERE client_message_id = $1`, id, sid)
+	}
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
-func lockSid(ctx context.Context, tx pgx.Tx, sid string) error {
-	if sid == "" {
-		return nil
+// lockSid queues a transaction-scoped lock on a provider sid; every later statement of
+// the batch takes its snapshot after the lock is held.
+func lockSid(b *pgx.Batch, sid string) {
+	if sid != "" {
+		b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 7215002))`, sid)
 	}
-	_, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 7215002))`, sid)
-	return err
 }
 
 // DeliveryFailed records a permanent failure.
@@ -251,18 +266,17 @@ func (s *Conversations) RecoverDeliveries(ctx context.Context) ([]string, error)
 // below the stored one (a late 'sent' after 'delivered') changes nothing. It reports whether
 // a delivery with that sid exists.
 func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error) {
+	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
+	lockSid(b, sid)
 	var exists bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockSid(ctx, tx, sid); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `
-			WITH u AS (
-				UPDATE conversation.deliveries SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
-				WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
-				RETURNING 1)
-			SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2)`, status, sid, errorCode).Scan(&exists)
-	})
+	b.Queue(`
+		WITH u AS (
+			UPDATE conversation.deliveries SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
+			WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2)`, status, sid, errorCode).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&exists) })
+	err := s.pool.SendBatch(ctx, b).Close()
 	return exists, err
 }
 

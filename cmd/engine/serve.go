@@ -183,7 +183,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.webhookToken()}, ringhttp.Deps{
 		Log:           log,
 		Tenants:       tenants,
-		Listener:      configListener{catalog: catalog, bookings: bookings},
+		Listener:      configListener{catalog: catalog, bookings: bookings, conversations: convStore},
 		Registry:      reg,
 		BookingAuth:   tenants,
 		Bookings:      bookings,
@@ -306,12 +306,14 @@ func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog
 
 // configListener reloads a tenant's config in the running actors after an apply.
 type configListener struct {
-	catalog  *tenant.Cache
-	bookings *resource.Bookings
+	catalog       *tenant.Cache
+	bookings      *resource.Bookings
+	conversations *persistence.Conversations
 }
 
 func (l configListener) TenantChanged(id string) {
 	l.catalog.Invalidate(id)
+	l.conversations.ForgetEndpoints()
 	l.bookings.TenantChanged(id)
 }
 

@@ -286,3 +286,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN 'delivered' THEN 4 WHEN 'undelivered' THEN 4 WHEN 'failed' THEN 4 WHEN 'read' THEN 5
         ELSE 0 END
 $$;
+
+-- Raised by a conversation write whose expected version is not the stored one (another
+-- activation wrote first), so a pipelined write aborts as a whole.
+CREATE FUNCTION conversation.stale_write() RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'conversation changed by another activation' USING ERRCODE = 'serialization_failure';
+END
+$$;

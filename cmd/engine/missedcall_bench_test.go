@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"ringback/clock"
+	"ringback/comms/twilio"
+	"ringback/fakes/twiliofake"
+)
+
+// BenchmarkMissedCalls drives signed missed-call webhooks at fixed rates (open loop) into
+// an engine wired to the fake Twilio through the real twilio-go client, and measures each
+// call from the webhook being sent to its auto-reply arriving at the fake. 100 tenants with
+// 10 business numbers each (1,000 long codes at the default 1 SMS/s each), every call from
+// a new caller; the fake's status callbacks are off so the path measured is the auto-reply.
+func BenchmarkMissedCalls(b *testing.B) {
+	const tenants, numbersPer = 100, 10
+	pool := benchPool(b)
+	fake := twiliofake.New(twilioSID, twilioToken)
+	fake.DisableCallbacks()
+	b.Cleanup(fake.Close)
+	var handler atomic.Pointer[http.Handler]
+	srv := newServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
+	cfg := Config{AdminToken: adminToken, PublicURL: srv.URL, TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: fake.URL()}
+	eng, err := assemble(cfg, pool, testBox(b), quietLog(), clock.Real{})
+	require.NoError(b, err)
+	b.Cleanup(eng.stop)
+	handler.Store(&eng.handler)
+	e := &testEngine{t: b, eng: eng, srv: srv, pool: pool}
+
+	var numbers []string
+	for t := range tenants {
+		var eps strings.Builder
+		for n := range numbersPer {
+			num := fmt.Sprintf("+1512%03d%04d", 600+t/10, (t%10)*100+n)
+			numbers = append(numbers, num)
+			fmt.Fprintf(&eps, "  - {number: \"%s\", default_service: drain}\n", num)
+		}
+		e.apply(fmt.Sprintf(`id: t%03d
+name: Tenant %d
+timezone: UTC
+endpoints:
+%sservices:
+  - {id: drain, name: Drain, duration: 60m, price: {base: 100, currency: USD}}
+resources:
+  - {id: a, name: A, services: [drain], hours: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"], fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
+  - {id: b, name: B, services: [drain], hours: {mon: ["08:00-18:00"], tue: ["08:00-18:00"], wed: ["08:00-18:00"], thu: ["08:00-18:00"], fri: ["08:00-18:00"]}}
+policies: {min_notice: 1h}
+`, t, t, eps.String()))
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 256, MaxIdleConnsPerHost: 256}}
+	var caller atomic.Int64
+	for _, rate := range benchRates() {
+		b.Run(fmt.Sprintf("rate-%d", rate), func(b *testing.B) {
+			const seconds = 5
+			total := rate * seconds
+			before := len(fake.Messages())
+			sentAt := sync.Map{}
+			var failed atomic.Int64
+			var wg sync.WaitGroup
+			tick := time.NewTicker(time.Second / time.Duration(rate))
+			start := time.Now()
+			for i := range total {
+				<-tick.C
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n := caller.Add(1)
+					from := fmt.Sprintf("+1737%03d%04d", 200+n/10000, n%10000)
+					to := numbers[i%len(numbers)]
+					form := url.Values{"CallSid": {fmt.Sprintf("CA%032d", n)}, "From": {from}, "To": {to}, "CallStatus": {"no-answer"}}
+					req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/twilio/voice", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, srv.URL+"/webhooks/twilio/voice", form))
+					sentAt.Store(from, time.Now())
+					resp, err := client.Do(req)
+					if err != nil || resp.StatusCode != http.StatusOK {
+						failed.Add(1)
+						return
+					}
+					resp.Body.Close()
+				}()
+			}
+			tick.Stop()
+			wg.Wait()
+			accepted := time.Since(start)
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			msgs, err := fake.WaitForMessages(ctx, before+total-int(failed.Load()))
+			require.NoError(b, err, "every accepted missed call gets its auto-reply")
+			var lat []time.Duration
+			for _, m := range msgs[before:] {
+				if t0, ok := sentAt.Load(m.To); ok {
+					lat = append(lat, m.ReceivedAt.Sub(t0.(time.Time)))
+				}
+			}
+			slices.Sort(lat)
+			q := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+			}
+			b.ReportMetric(float64(total)/accepted.Seconds(), "calls/s")
+			b.ReportMetric(q(0.5), "p50-ms")
+			b.ReportMetric(q(0.95), "p95-ms")
+			b.ReportMetric(q(0.99), "p99-ms")
+			b.ReportMetric(float64(failed.Load()), "failed")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// benchRates are the missed-call rates to drive; MISSED_CALL_RATES=300,600 overrides.
+func benchRates() []int {
+	v := os.Getenv("MISSED_CALL_RATES")
+	if v == "" {
+		return []int{250, 500, 1000}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
