@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrUnknownKind is returned for a kind no one registered.
@@ -161,4 +163,15 @@ func (d *Directory) StopAll(timeout time.Duration) {
 	case <-done:
 	case <-time.After(timeout):
 	}
+}
+
+// RestartingGuardian supervises the actors of one kind: a panicking actor is restarted (it
+// reloads its state from Postgres), each restart counted in
+// ringback_actor_restarts_total{kind} and logged; more than 10 within 10 s stops it.
+func RestartingGuardian(kind string, restarts *prometheus.CounterVec, log *slog.Logger) actor.SupervisorStrategy {
+	return actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
+		restarts.WithLabelValues(kind).Inc()
+		log.Error("actor crashed; restarting", "kind", kind, "reason", fmt.Sprint(reason))
+		return actor.RestartDirective
+	})
 }

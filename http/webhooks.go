@@ -95,17 +95,9 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte(twiml))
 		}
-		fail := func(status int, result, detail string) {
-			s.webhookResult(source, kind, result)
-			writeProblem(w, Problem{Type: problemBase + result, Title: http.StatusText(status), Status: status, Detail: detail})
-		}
-		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-			fail(http.StatusUnsupportedMediaType, "bad_request", "want application/x-www-form-urlencoded")
-			return
-		}
-		body, err := s.readLimited(w, r, webhookBodyLimit)
-		if err != nil {
-			fail(http.StatusRequestEntityTooLarge, "bad_request", err.Error())
+		fail := s.webhookFailer(w, source, &kind)
+		body, ok := s.webhookBody(w, r, "application/x-www-form-urlencoded", fail)
+		if !ok {
 			return
 		}
 		form, err := url.ParseQuery(string(body))
@@ -195,7 +187,7 @@ func parseTwilio(route string, form url.Values) (twilioWebhook, error) {
 // failures itself (ok false). A nil envelope with ok true is a redelivery: answer 200 and
 // do nothing else.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, source, kind, key, number string, p WebhookPayload,
-	fail func(status int, result, detail string)) (*persistence.Envelope, bool) {
+	fail failer) (*persistence.Envelope, bool) {
 	tenantID, _, err := s.deps.Intake.EndpointOwner(r.Context(), number)
 	if errors.Is(err, persistence.ErrUnknownNumber) {
 		fail(http.StatusNotFound, "unknown_number", "no tenant owns this number")
@@ -210,7 +202,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, source, kind, ke
 }
 
 func (s *Server) store(_ http.ResponseWriter, r *http.Request, source, kind, key, tenantID string, p WebhookPayload,
-	fail func(status int, result, detail string)) (*persistence.Envelope, bool) {
+	fail failer) (*persistence.Envelope, bool) {
 	payload, _ := json.Marshal(p)
 	env := persistence.Envelope{Source: source, Key: key, Kind: kind, TenantID: tenantID,
 		CorrelationID: uuid.Must(uuid.NewV7()).String(), Payload: payload, ReceivedAt: time.Now()}
@@ -251,31 +243,46 @@ func (s *Server) process(ctx context.Context, env persistence.Envelope, p Webhoo
 	}
 }
 
-// readLimited reads a body of at most limit bytes.
-func (s *Server) readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, errors.New("body too large")
+// failer answers a refused webhook and counts it under its result.
+type failer func(status int, result, detail string)
+
+// webhookFailer answers failures of a webhook whose kind may still be refined (*kind is
+// read when it fails).
+func (s *Server) webhookFailer(w http.ResponseWriter, source string, kind *string) failer {
+	return func(status int, result, detail string) {
+		s.webhookResult(source, *kind, result)
+		writeProblem(w, Problem{Type: problemBase + result, Title: http.StatusText(status), Status: status, Detail: detail})
 	}
-	return body, err
+}
+
+// webhookBody reads a webhook body of the given content type, at most webhookBodyLimit
+// bytes; on failure it has answered already.
+func (s *Server) webhookBody(w http.ResponseWriter, r *http.Request, contentType string, fail failer) ([]byte, bool) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != contentType {
+		fail(http.StatusUnsupportedMediaType, "bad_request", "want "+contentType)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhookBodyLimit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		fail(http.StatusRequestEntityTooLarge, "bad_request", "body too large")
+		return nil, false
+	case err != nil:
+		fail(http.StatusBadRequest, "bad_request", "could not read the body")
+		return nil, false
+	}
+	return body, true
 }
 
 // pbxMissedCall takes a generic PBX's missed-call notice, signed with the endpoint's
 // pbx_secret: X-Signature: sha256=<hex HMAC-SHA256 of the body>.
 func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
-	const source, kind = "pbx", KindMissedCall
-	fail := func(status int, result, detail string) {
-		s.webhookResult(source, kind, result)
-		writeProblem(w, Problem{Type: problemBase + result, Title: http.StatusText(status), Status: status, Detail: detail})
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		fail(http.StatusUnsupportedMediaType, "bad_request", "want application/json")
-		return
-	}
-	body, err := s.readLimited(w, r, webhookBodyLimit)
-	if err != nil {
-		fail(http.StatusRequestEntityTooLarge, "bad_request", err.Error())
+	const source = "pbx"
+	kind := KindMissedCall
+	fail := s.webhookFailer(w, source, &kind)
+	body, ok := s.webhookBody(w, r, "application/json", fail)
+	if !ok {
 		return
 	}
 	in, err := parsePBX(body)

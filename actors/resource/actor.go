@@ -53,11 +53,7 @@ func Props(deps *Deps) actors.PropsFunc {
 	if deps.LoadTimeout == 0 {
 		deps.LoadTimeout = 5 * time.Second
 	}
-	guardian := actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
-		deps.Metrics.ActorRestarts.WithLabelValues(Kind).Inc()
-		deps.Log.Error("resource actor crashed; restarting", "reason", fmt.Sprint(reason))
-		return actor.RestartDirective
-	})
+	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
 	return func(identity string) *actor.Props {
 		tenantID, resourceID, _ := cut(identity)
 		return actor.PropsFromProducer(func() actor.Actor {
