@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -287,4 +288,72 @@ func TestHoldsSurviveACrash(t *testing.T) {
 		require.NoError(t, e2.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.appointments WHERE id = $1`, id).Scan(&status))
 		require.Equal(t, "booked", status)
 	}
+}
+
+// TestSweeperExpiresHoldsOfADeadProcess: holds whose actor died with its process are
+// expired by the sweeper once their time is up, and not before.
+func TestSweeperExpiresHoldsOfADeadProcess(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+	r := e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	ctx := context.Background()
+
+	n, err := e.eng.fulfillment.ExpireStale(ctx, monday0600.Add(9*time.Minute))
+	require.NoError(t, err)
+	require.Zero(t, n, "not yet due")
+	n, err = e.eng.fulfillment.ExpireStale(ctx, monday0600.Add(10*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	require.Zero(t, e.liveClaims("acme", "mike"))
+}
+
+// TestIdleResourceActorsPassivateAndComeBack: an actor with no live holds stops after its
+// idle timeout and the next request gets a fresh activation with the same data.
+func TestIdleResourceActorsPassivateAndComeBack(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+	r := e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status)
+	id := r.json(t)["id"].(string)
+	pid, ok := e.eng.directory.Lookup(resource.Kind, "acme/mike")
+	require.True(t, ok)
+
+	// With a live hold (a timer to keep), an idle timeout does not passivate it.
+	e.eng.system.Root.Send(pid, &actor.ReceiveTimeout{})
+	e.flush() // answered after the timeout was handled: mailbox order
+	_, live := e.eng.directory.Lookup(resource.Kind, "acme/mike")
+	require.True(t, live)
+
+	require.Equal(t, http.StatusCreated, e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil).status)
+	e.flush()
+
+	// Deliver the idle timeout (as its timer would) and wait until the actor has stopped:
+	// a watcher hears its Terminated.
+	stopped := make(chan struct{})
+	e.eng.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			c.Watch(pid)
+			c.Send(pid, &actor.ReceiveTimeout{})
+		case *actor.Terminated:
+			close(stopped)
+		}
+	}))
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle actor did not passivate")
+	}
+	_, live = e.eng.directory.Lookup(resource.Kind, "acme/mike")
+	require.False(t, live, "a passivated actor leaves the directory")
+
+	// The booked slot is still refused by the new activation, which loaded it from Postgres.
+	r = e.hold("acme", "mike", at("09:30"), "+15125550198")
+	require.Equal(t, http.StatusConflict, r.status, "%s", r.body)
+	again, ok := e.eng.directory.Lookup(resource.Kind, "acme/mike")
+	require.True(t, ok)
+	require.False(t, again.Equal(pid), "a new activation")
 }
