@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -89,20 +90,11 @@ func Props(deps *Deps) actors.PropsFunc {
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
 	return func(identity string) *actor.Props {
-		endpoint, phone := split(identity)
+		endpoint, phone, _ := strings.Cut(identity, "/")
 		return actor.PropsFromProducer(func() actor.Actor {
 			return &Actor{deps: deps, identity: identity, endpoint: endpoint, phone: phone}
 		}, actor.WithGuardian(guardian))
 	}
-}
-
-func split(identity string) (string, string) {
-	for i := 1; i < len(identity); i++ {
-		if identity[i] == '/' {
-			return identity[:i], identity[i+1:]
-		}
-	}
-	return identity, ""
 }
 
 // Actor is one conversation. It handles one event at a time: while a step waits for the
@@ -413,7 +405,7 @@ func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, 
 
 // envelopeOf is the envelope a message key names ("" for the actor's own timers).
 func envelopeOf(key string) string {
-	if len(key) > 6 && key[:6] == "quiet:" {
+	if strings.HasPrefix(key, "quiet:") {
 		return ""
 	}
 	return key

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,20 +56,11 @@ func Props(deps *Deps) actors.PropsFunc {
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
 	return func(identity string) *actor.Props {
-		tenantID, resourceID, _ := cut(identity)
+		tenantID, resourceID, _ := strings.Cut(identity, "/")
 		return actor.PropsFromProducer(func() actor.Actor {
 			return &Actor{deps: deps, identity: identity, tenantID: tenantID, resourceID: resourceID}
 		}, actor.WithGuardian(guardian))
 	}
-}
-
-func cut(identity string) (string, string, bool) {
-	for i := 0; i < len(identity); i++ {
-		if identity[i] == '/' {
-			return identity[:i], identity[i+1:], true
-		}
-	}
-	return identity, "", false
 }
 
 // entry is a claim the actor holds in memory, with the write in flight on it, if any.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -249,9 +250,8 @@ func (b *Bookings) appointmentRequest(ctx context.Context, tenantID, resourceID 
 
 // TenantChanged tells the tenant's live resource actors to reload their config.
 func (b *Bookings) TenantChanged(tenantID string) {
-	prefix := tenantID + "/"
 	for identity, pid := range b.dir.Live(Kind) {
-		if len(identity) > len(prefix) && identity[:len(prefix)] == prefix {
+		if owner, _, _ := strings.Cut(identity, "/"); owner == tenantID {
 			b.dir.System().Root.Send(pid, &ConfigChanged{})
 		}
 	}
