@@ -27,6 +27,9 @@ var _ resource.Store = (*Fulfillment)(nil)
 // NewFulfillment returns the fulfillment store.
 func NewFulfillment(pool *pgxpool.Pool) *Fulfillment { return &Fulfillment{pool: pool} }
 
+// resourceKey finds the overlap guard's key of resource ($1 tenant, $2 resource).
+const resourceKey = `(SELECT key FROM fulfillment.resources WHERE tenant_id = $1 AND id = $2)`
+
 const claimColumns = `c.id, c.tenant_id, c.resource_id, c.service_id, c.starts_at, c.ends_at, c.status,
 	c.expires_at, c.customer_phone, c.customer_name, c.quote`
 
@@ -52,10 +55,10 @@ func (f *Fulfillment) Load(ctx context.Context, tenantID, resourceID string, now
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE fulfillment.claims SET status = 'expired', updated_at = $3
-			WHERE tenant_id = $1 AND resource_id = $2 AND status = 'held' AND expires_at <= $3`, tenantID, resourceID, now)
+			WHERE resource_key = `+resourceKey+` AND status = 'held' AND expires_at <= $3`, tenantID, resourceID, now)
 		b.Queue(`SELECT `+claimColumns+`, a.id FROM fulfillment.claims c
 			LEFT JOIN fulfillment.appointments a ON a.claim_id = c.id
-			WHERE c.tenant_id = $1 AND c.resource_id = $2 AND c.status IN ('held', 'booked') AND c.ends_at > $3`,
+			WHERE c.resource_key = `+resourceKey+` AND c.status IN ('held', 'booked') AND c.ends_at > $3`,
 			tenantID, resourceID, now)
 		b.Queue(`SELECT starts_at, ends_at FROM fulfillment.busy_blocks
 			WHERE tenant_id = $1 AND resource_id = $2 AND ends_at > $3`, tenantID, resourceID, now)
@@ -200,11 +203,12 @@ func queueHolds(b *pgx.Batch, writes []resource.Write, results []resource.WriteR
 		starts[i], ends[i], expires[i] = c.Start, c.End, c.ExpiresAt
 		phones[i], names[i], quotes[i] = c.Customer.Phone, c.Customer.Name, string(q)
 	}
-	b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, service_id, starts_at, ends_at, status,
+	b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
 			expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-		SELECT id, tenant_id, resource_id, service_id, starts_at, ends_at, 'held', expires_at, phone, name, quote::jsonb, now(), now()
+		SELECT t.id, t.tenant_id, t.resource_id, r.key, t.service_id, t.starts_at, t.ends_at, 'held', t.expires_at, t.phone, t.name, t.quote::jsonb, now(), now()
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
 			$8::text[], $9::text[], $10::text[]) AS t(id, tenant_id, resource_id, service_id, starts_at, ends_at, expires_at, phone, name, quote)
+		JOIN fulfillment.resources r ON r.tenant_id = t.tenant_id AND r.id = t.resource_id
 		ON CONFLICT DO NOTHING
 		RETURNING id`, ids, tenants, resources, services, starts, ends, expires, phones, names, quotes)
 	return func(br pgx.BatchResults) error {
@@ -238,9 +242,10 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 		c := w.Claim
 		// ON CONFLICT DO NOTHING absorbs both a duplicate id (a replayed idempotency key)
 		// and an overlapping live claim; followUp tells them apart.
-		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, service_id, starts_at, ends_at, status,
+		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
 				expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'held', $7, $8, $9, $10, now(), now())
+			SELECT $1, $2, $3, r.key, $4, $5, $6, 'held', $7, $8, $9, $10, now(), now()
+			FROM fulfillment.resources r WHERE r.tenant_id = $2 AND r.id = $3
 			ON CONFLICT DO NOTHING`,
 			c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.ExpiresAt, c.Customer.Phone, c.Customer.Name, c.Quote)
 		return func(br pgx.BatchResults) error {
@@ -331,10 +336,11 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 		b.Queue(`UPDATE fulfillment.claims SET status = 'released', updated_at = $2
 			WHERE id = (SELECT claim_id FROM fulfillment.appointments WHERE id = $1 AND status = 'booked') AND status = 'booked'`,
 			w.AppointmentID, w.At)
-		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, service_id, starts_at, ends_at, status,
+		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
 				expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-			SELECT $2, $3, $4, $5, $6, $7, 'booked', NULL, $8, $9, $10, $11, $11
-			FROM fulfillment.appointments WHERE id = $1 AND status = 'booked'`,
+			SELECT $2, $3, $4, r.key, $5, $6, $7, 'booked', NULL, $8, $9, $10, $11, $11
+			FROM fulfillment.appointments a JOIN fulfillment.resources r ON r.tenant_id = $3 AND r.id = $4
+			WHERE a.id = $1 AND a.status = 'booked'`,
 			w.AppointmentID, c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.Customer.Phone, c.Customer.Name, c.Quote, w.At)
 		b.Queue(`
 			WITH a AS (

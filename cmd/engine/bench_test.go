@@ -31,17 +31,25 @@ import (
 
 const benchCallers = 64
 
-// benchTenant is a tenant whose resources are open around the clock with 5-minute slots
+// benchTenant is a tenant whose resources are open 00:00-23:30 daily with 5-minute slots
 // and a one-year horizon, so a benchmark never runs out of free slots.
 func benchTenant(resources int) string {
 	var b strings.Builder
 	b.WriteString("id: bench\nname: Bench\ntimezone: UTC\nservices:\n  - {id: drain, name: Drain, duration: 5m, price: {base: 100, currency: USD}}\nresources:\n")
-	day := `["00:00-24:00"]`
+	day := `["00:00-23:30"]` // closed a half hour a day, as every business is
 	for i := range resources {
 		fmt.Fprintf(&b, "  - {id: r%04d, name: R%d, services: [drain], hours: {mon: %s, tue: %s, wed: %s, thu: %s, fri: %s, sat: %s, sun: %s}}\n", i, i, day, day, day, day, day, day, day)
 	}
 	b.WriteString("policies: {min_notice: 0s, slot_step: 5m, horizon: 365d, hold_ttl: 24h}\nbooking_api_key: \"" + bookingKey + "\"\n")
 	return b.String()
+}
+
+// benchSlot is the i-th open 5-minute slot of a bench resource (open 00:00-23:30 UTC),
+// counting from the day after monday0600.
+func benchSlot(i int) time.Time {
+	const perDay = 23*12 + 6
+	base := time.Date(2030, 1, 8, 0, 0, 0, 0, time.UTC)
+	return base.Add(time.Duration(i/perDay)*24*time.Hour + time.Duration(i%perDay)*5*time.Minute)
 }
 
 func benchPool(b *testing.B) *pgxpool.Pool {
@@ -136,7 +144,7 @@ func BenchmarkActorHolds(b *testing.B) {
 				r := i % tc.resources
 				slot := nextSlot[r].Add(1)
 				res, err := e.eng.directory.Request(context.Background(), resource.Kind, fmt.Sprintf("bench/r%04d", r), &resource.PlaceHold{
-					ID: uuid.Must(uuid.NewV7()), ServiceID: "drain", Start: monday0600.Add(time.Duration(slot) * 5 * time.Minute),
+					ID: uuid.Must(uuid.NewV7()), ServiceID: "drain", Start: benchSlot(int(slot)),
 					Customer: resource.Customer{Phone: "+15125550100"},
 				}, 10*time.Second)
 				if err != nil {
@@ -186,7 +194,7 @@ func BenchmarkBookingAPI(b *testing.B) {
 				}
 				attempts := make([]attempt, n)
 				for i := range attempts {
-					attempts[i] = attempt{fmt.Sprintf("r%04d", rng.IntN(tc.resources)), monday0600.Add(time.Duration(rng.IntN(4000)) * 5 * time.Minute)}
+					attempts[i] = attempt{fmt.Sprintf("r%04d", rng.IntN(tc.resources)), benchSlot(rng.IntN(4000))}
 				}
 				var created, conflicts atomic.Int64
 				runCallers(b, n, "attempts", func(i int) error {
@@ -252,7 +260,8 @@ func crudHoldHandler(pool *pgxpool.Pool, now time.Time) http.Handler {
 			return
 		}
 		var taken bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fulfillment.claims WHERE tenant_id = 'bench' AND resource_id = $1
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM fulfillment.claims
+			WHERE resource_key = (SELECT key FROM fulfillment.resources WHERE tenant_id = 'bench' AND id = $1)
 			AND status IN ('held', 'booked') AND tstzrange(starts_at, ends_at, '[)') && tstzrange($2, $3, '[)'))`,
 			body.ResourceID, start, end).Scan(&taken); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -263,8 +272,9 @@ func crudHoldHandler(pool *pgxpool.Pool, now time.Time) http.Handler {
 			return
 		}
 		id := uuid.Must(uuid.NewV7())
-		if _, err := tx.Exec(ctx, `INSERT INTO fulfillment.claims (id, tenant_id, resource_id, service_id, starts_at, ends_at, status,
-				expires_at, customer_phone, quote) VALUES ($1, 'bench', $2, 'drain', $3, $4, 'held', $5, $6, '{"amount_minor":10000,"currency":"USD"}')`,
+		if _, err := tx.Exec(ctx, `INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
+				expires_at, customer_phone, quote) VALUES ($1, 'bench', $2, (SELECT key FROM fulfillment.resources WHERE tenant_id = 'bench' AND id = $2),
+				'drain', $3, $4, 'held', $5, $6, '{"amount_minor":10000,"currency":"USD"}')`,
 			id, body.ResourceID, start, end, now.Add(24*time.Hour), body.Customer.Phone); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
