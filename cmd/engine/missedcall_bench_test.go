@@ -64,59 +64,66 @@ policies: {min_notice: 1h}
 
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 256, MaxIdleConnsPerHost: 256}}
 	var caller atomic.Int64
+	// drive sends total missed calls at rate (open loop) and waits for every auto-reply;
+	// it returns the achieved rate, the latencies and the failed requests.
+	drive := func(rate, total int) (float64, []time.Duration, int64) {
+		before := len(fake.Messages())
+		sentAt := sync.Map{}
+		var failed atomic.Int64
+		var wg sync.WaitGroup
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		start := time.Now()
+		for i := range total {
+			<-tick.C
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := caller.Add(1)
+				from := fmt.Sprintf("+1737%03d%04d", 200+n/10000, n%10000)
+				form := url.Values{"CallSid": {fmt.Sprintf("CA%032d", n)}, "From": {from}, "To": {numbers[i%len(numbers)]}, "CallStatus": {"no-answer"}}
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/twilio/voice", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, srv.URL+"/webhooks/twilio/voice", form))
+				sentAt.Store(from, time.Now())
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+					return
+				}
+				resp.Body.Close()
+			}()
+		}
+		tick.Stop()
+		wg.Wait()
+		achieved := float64(total) / time.Since(start).Seconds()
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		msgs, err := fake.WaitForMessages(ctx, before+total-int(failed.Load()))
+		require.NoError(b, err, "every accepted missed call gets its auto-reply")
+		var lat []time.Duration
+		for _, m := range msgs[before:] {
+			if t0, ok := sentAt.Load(m.To); ok {
+				lat = append(lat, m.ReceivedAt.Sub(t0.(time.Time)))
+			}
+		}
+		slices.Sort(lat)
+		return achieved, lat, failed.Load()
+	}
+	// Warm up: one call per business number activates the resource actors and fills the
+	// caches, as a running engine has them; not measured.
+	drive(250, len(numbers))
+
 	for _, rate := range benchRates() {
 		b.Run(fmt.Sprintf("rate-%d", rate), func(b *testing.B) {
-			const seconds = 5
-			total := rate * seconds
-			before := len(fake.Messages())
-			sentAt := sync.Map{}
-			var failed atomic.Int64
-			var wg sync.WaitGroup
-			tick := time.NewTicker(time.Second / time.Duration(rate))
-			start := time.Now()
-			for i := range total {
-				<-tick.C
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					n := caller.Add(1)
-					from := fmt.Sprintf("+1737%03d%04d", 200+n/10000, n%10000)
-					to := numbers[i%len(numbers)]
-					form := url.Values{"CallSid": {fmt.Sprintf("CA%032d", n)}, "From": {from}, "To": {to}, "CallStatus": {"no-answer"}}
-					req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/twilio/voice", strings.NewReader(form.Encode()))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, srv.URL+"/webhooks/twilio/voice", form))
-					sentAt.Store(from, time.Now())
-					resp, err := client.Do(req)
-					if err != nil || resp.StatusCode != http.StatusOK {
-						failed.Add(1)
-						return
-					}
-					resp.Body.Close()
-				}()
-			}
-			tick.Stop()
-			wg.Wait()
-			accepted := time.Since(start)
-			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-			defer cancel()
-			msgs, err := fake.WaitForMessages(ctx, before+total-int(failed.Load()))
-			require.NoError(b, err, "every accepted missed call gets its auto-reply")
-			var lat []time.Duration
-			for _, m := range msgs[before:] {
-				if t0, ok := sentAt.Load(m.To); ok {
-					lat = append(lat, m.ReceivedAt.Sub(t0.(time.Time)))
-				}
-			}
-			slices.Sort(lat)
+			achieved, lat, failed := drive(rate, rate*5)
 			q := func(p float64) float64 {
 				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 			}
-			b.ReportMetric(float64(total)/accepted.Seconds(), "calls/s")
+			b.ReportMetric(achieved, "calls/s")
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.95), "p95-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
-			b.ReportMetric(float64(failed.Load()), "failed")
+			b.ReportMetric(float64(failed), "failed")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
@@ -126,7 +133,7 @@ policies: {min_notice: 1h}
 func benchRates() []int {
 	v := os.Getenv("MISSED_CALL_RATES")
 	if v == "" {
-		return []int{250, 500, 1000}
+		return []int{100, 250, 500, 1000}
 	}
 	var out []int
 	for _, f := range strings.Split(v, ",") {
