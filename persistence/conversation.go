@@ -26,6 +26,9 @@ type Conversations struct {
 	// owners caches number → owner for webhook intake (every webhook looks one up);
 	// ForgetEndpoints drops it after a config apply.
 	owners sync.Map
+
+	startEnvelopes sync.Once
+	envelopes      chan envelopeReq
 }
 
 type owner struct{ tenantID, pbxSecret string }
@@ -79,16 +82,103 @@ type Envelope struct {
 	ReceivedAt        time.Time
 }
 
-// StoreEnvelope stores env; false means a webhook with this key was stored before (a
-// redelivery), and nothing was written.
+// StoreEnvelope stores env and returns once it is committed; false means a webhook with
+// this key was stored before (a redelivery), and nothing was written. Envelopes arriving
+// together share one INSERT and one commit (every webhook waits for the commit before its
+// 200, so a burst of missed calls would otherwise be a burst of commits).
 func (s *Conversations) StoreEnvelope(ctx context.Context, env Envelope) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO conversation.webhook_envelopes (source, key, kind, tenant_id, correlation_id, payload, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		env.Source, env.Key, env.Kind, env.TenantID, env.CorrelationID, env.Payload, env.ReceivedAt)
-	if err != nil {
-		return false, fmt.Errorf("store webhook: %w", err)
+	s.startEnvelopes.Do(func() {
+		s.envelopes = make(chan envelopeReq, 1024)
+		for range 2 {
+			go s.storeEnvelopes()
+		}
+	})
+	req := envelopeReq{env: env, done: make(chan envelopeRes, 1)}
+	select {
+	case s.envelopes <- req:
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
-	return tag.RowsAffected() == 1, nil
+	select {
+	case r := <-req.done:
+		return r.inserted, r.err
+	case <-ctx.Done():
+		return false, ctx.Err() // it may still commit: the vendor's retry is then a duplicate
+	}
+}
+
+type envelopeReq struct {
+	env  Envelope
+	done chan envelopeRes
+}
+
+type envelopeRes struct {
+	inserted bool
+	err      error
+}
+
+// storeEnvelopes commits whatever envelopes are waiting, up to 256 at a time. It runs for
+// the life of the process.
+func (s *Conversations) storeEnvelopes() {
+	batch := make([]envelopeReq, 0, 256)
+	for first := range s.envelopes {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.envelopes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		inserted, err := s.insertEnvelopes(batch)
+		for i, r := range batch {
+			r.done <- envelopeRes{inserted: inserted[i], err: err}
+		}
+	}
+}
+
+func (s *Conversations) insertEnvelopes(batch []envelopeReq) ([]bool, error) {
+	n := len(batch)
+	sources, keys, kinds, tenants, correlations, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	received := make([]time.Time, n)
+	for i, r := range batch {
+		e := r.env
+		sources[i], keys[i], kinds[i], tenants[i], correlations[i], payloads[i], received[i] = e.Source, e.Key, e.Kind, e.TenantID, e.CorrelationID, string(e.Payload), e.ReceivedAt
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `INSERT INTO conversation.webhook_envelopes (source, key, kind, tenant_id, correlation_id, payload, received_at)
+		SELECT source, key, kind, NULLIF(tenant_id, ''), correlation_id, payload::jsonb, received_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+			AS t(source, key, kind, tenant_id, correlation_id, payload, received_at)
+		ON CONFLICT DO NOTHING
+		RETURNING source, key`, sources, keys, kinds, tenants, correlations, payloads, received)
+	if err != nil {
+		return make([]bool, n), fmt.Errorf("store webhooks: %w", err)
+	}
+	type sk struct{ source, key string }
+	stored := map[sk]bool{}
+	for rows.Next() {
+		var k sk
+		if err := rows.Scan(&k.source, &k.key); err != nil {
+			rows.Close()
+			return make([]bool, n), fmt.Errorf("store webhooks: %w", err)
+		}
+		stored[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return make([]bool, n), fmt.Errorf("store webhooks: %w", err)
+	}
+	// The same webhook twice in one batch is inserted once: the first request gets it.
+	inserted := make([]bool, n)
+	for i := range batch {
+		k := sk{sources[i], keys[i]}
+		inserted[i] = stored[k]
+		delete(stored, k)
+	}
+	return inserted, nil
 }
 
 // MarkEnvelopeProcessed records that an envelope needs no more work.
