@@ -26,7 +26,7 @@ import (
 type Intake interface {
 	EndpointOwner(ctx context.Context, number string) (tenantID, pbxSecret string, err error)
 	StoreEnvelope(ctx context.Context, env persistence.Envelope) (bool, error)
-	MarkEnvelopeProcessed(ctx context.Context, source, key string) error
+	MarkEnvelopeProcessed(ctx context.Context, key string) error
 	ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error)
 }
 
@@ -238,7 +238,7 @@ func (s *Server) process(ctx context.Context, env persistence.Envelope, p Webhoo
 			s.deps.Metrics.SMSDeliveries.WithLabelValues(p.Status).Inc()
 		}
 	}
-	if err := s.deps.Intake.MarkEnvelopeProcessed(ctx, env.Source, env.Key); err != nil {
+	if err := s.deps.Intake.MarkEnvelopeProcessed(ctx, env.Key); err != nil {
 		s.deps.Log.Warn("webhook: could not mark envelope processed", "err", err)
 	}
 }

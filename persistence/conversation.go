@@ -154,15 +154,14 @@ func (s *Conversations) insertEnvelopes(batch []envelopeReq) ([]bool, error) {
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 			AS t(source, key, kind, tenant_id, correlation_id, payload, received_at)
 		ON CONFLICT DO NOTHING
-		RETURNING source, key`, sources, keys, kinds, tenants, correlations, payloads, received)
+		RETURNING key`, sources, keys, kinds, tenants, correlations, payloads, received)
 	if err != nil {
 		return make([]bool, n), fmt.Errorf("store webhooks: %w", err)
 	}
-	type sk struct{ source, key string }
-	stored := map[sk]bool{}
+	stored := map[string]bool{}
 	for rows.Next() {
-		var k sk
-		if err := rows.Scan(&k.source, &k.key); err != nil {
+		var k string
+		if err := rows.Scan(&k); err != nil {
 			rows.Close()
 			return make([]bool, n), fmt.Errorf("store webhooks: %w", err)
 		}
@@ -174,16 +173,15 @@ func (s *Conversations) insertEnvelopes(batch []envelopeReq) ([]bool, error) {
 	// The same webhook twice in one batch is inserted once: the first request gets it.
 	inserted := make([]bool, n)
 	for i := range batch {
-		k := sk{sources[i], keys[i]}
-		inserted[i] = stored[k]
-		delete(stored, k)
+		inserted[i] = stored[keys[i]]
+		delete(stored, keys[i])
 	}
 	return inserted, nil
 }
 
 // MarkEnvelopeProcessed records that an envelope needs no more work.
-func (s *Conversations) MarkEnvelopeProcessed(ctx context.Context, source, key string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE source = $1 AND key = $2`, source, key)
+func (s *Conversations) MarkEnvelopeProcessed(ctx context.Context, key string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1`, key)
 	return err
 }
 

@@ -248,7 +248,7 @@ func (d dispatcher) Dispatch(env persistence.Envelope, p ringhttp.WebhookPayload
 	if msg := tenant.PhoneProblem(p.From); msg != "" {
 		// An anonymous or malformed caller cannot be texted: nothing to do.
 		d.log.Info("webhook from a number that cannot be texted; ignored", "kind", env.Kind)
-		_ = d.intake.MarkEnvelopeProcessed(context.Background(), env.Source, env.Key)
+		_ = d.intake.MarkEnvelopeProcessed(context.Background(), env.Key)
 		return
 	}
 	identity := conversation.Identity(p.To, p.From)
@@ -279,7 +279,7 @@ func (d dispatcher) Replay(ctx context.Context, env persistence.Envelope, p ring
 			return
 		}
 	}
-	_ = d.intake.MarkEnvelopeProcessed(ctx, env.Source, env.Key)
+	_ = d.intake.MarkEnvelopeProcessed(ctx, env.Key)
 }
 
 // sendRate finds a sender's configured messages/second (its endpoint's send_rate).

@@ -247,19 +247,22 @@ CREATE TABLE conversation.deliveries (
 );
 CREATE INDEX deliveries_pending ON conversation.deliveries (next_attempt_at) WHERE status IN ('pending', 'sending');
 
--- Every accepted webhook, stored under its unique key before the 200.
+-- Every accepted webhook, stored under its unique key before the 200. Keys name their
+-- event and carry its kind ("voice:CallSid:status", "sms:MessageSid",
+-- "status:MessageSid:status", "pbx:call_id"), so they are unique across sources.
 CREATE TABLE conversation.webhook_envelopes (
+    key            text PRIMARY KEY,
     source         text NOT NULL,
-    key            text NOT NULL,
     kind           text NOT NULL,
     tenant_id      text,
     correlation_id text NOT NULL,
     payload        jsonb NOT NULL,
     received_at    timestamptz NOT NULL DEFAULT now(),
-    processed_at   timestamptz,
-    PRIMARY KEY (source, key)
+    processed_at   timestamptz
 );
 CREATE INDEX webhook_envelopes_unprocessed ON conversation.webhook_envelopes (received_at) WHERE processed_at IS NULL;
+-- Receipts by message, for a delivery whose acceptance is recorded after its receipts.
+CREATE INDEX webhook_envelopes_receipts ON conversation.webhook_envelopes ((payload->>'message_sid')) WHERE kind = 'sms-status';
 
 CREATE TABLE conversation.opt_outs (
     endpoint       text NOT NULL,
