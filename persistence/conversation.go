@@ -185,10 +185,12 @@ func (s *Conversations) MarkEnvelopeProcessed(ctx context.Context, key string) e
 	return err
 }
 
-// Unprocessed lists envelopes accepted but not processed (the process died first), oldest first.
-func (s *Conversations) Unprocessed(ctx context.Context, limit int) ([]Envelope, error) {
+// Unprocessed lists envelopes not processed (the process died first, or their dispatch
+// was lost) received before `before` (zero: all of them), oldest first.
+func (s *Conversations) Unprocessed(ctx context.Context, before time.Time, limit int) ([]Envelope, error) {
 	rows, err := s.pool.Query(ctx, `SELECT source, key, kind, COALESCE(tenant_id, ''), correlation_id, payload, received_at
-		FROM conversation.webhook_envelopes WHERE processed_at IS NULL ORDER BY received_at LIMIT $1`, limit)
+		FROM conversation.webhook_envelopes WHERE processed_at IS NULL AND ($1::timestamptz IS NULL OR received_at < $1)
+		ORDER BY received_at LIMIT $2`, nullTime(before), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -407,4 +409,11 @@ func (s *Conversations) ConversationsOf(ctx context.Context, tenantID, phone str
 		err := r.Scan(&v.ID, &v.Endpoint, &v.Phone, &v.State, &v.OptedOut, &v.UpdatedAt, &v.Messages)
 		return v, err
 	})
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

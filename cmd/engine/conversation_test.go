@@ -327,3 +327,27 @@ func TestAcceptedWebhooksAreReplayedAfterACrash(t *testing.T) {
 	e.settle(customer)
 	require.Len(t, e.texts(customer), 1)
 }
+
+// TestLostDispatchIsRedispatchedByTheSweep: an envelope left unprocessed for more than a
+// minute while the engine runs (its dispatch met an actor that was just passivating) is
+// handed to the conversation again; a fresh one is left to its own dispatch.
+func TestLostDispatchIsRedispatchedByTheSweep(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	store := func(key, from string, at time.Time) {
+		payload, err := json.Marshal(ringhttp.WebhookPayload{From: from, To: business, CallSid: key, Status: "no-answer"})
+		require.NoError(t, err)
+		_, err = e.eng.conversations.StoreEnvelope(context.Background(), persistence.Envelope{Source: "twilio", Key: "voice:" + key + ":no-answer",
+			Kind: ringhttp.KindMissedCall, TenantID: "acme", CorrelationID: key, Payload: payload, ReceivedAt: at})
+		require.NoError(t, err)
+	}
+	const fresh = "+15125550177"
+	store("CA-lost", customer, time.Now().Add(-2*time.Minute))
+	store("CA-fresh", fresh, time.Now())
+
+	require.NoError(t, e.eng.redispatch(context.Background(), time.Now().Add(-time.Minute)))
+	e.settle(customer)
+	require.Len(t, e.texts(customer), 1)
+	require.Empty(t, e.texts(fresh), "a fresh envelope is not the sweep's business")
+}

@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	defer stopSweeper()
-	go sweepHolds(sweepCtx, eng.fulfillment, log)
+	go sweep(sweepCtx, eng, log)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -218,7 +218,24 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 // recover resumes what a dead process left: webhooks stored but not processed, and
 // outbox messages not yet handed to the provider.
 func (e *engine) recover(ctx context.Context) error {
-	envs, err := e.conversations.Unprocessed(ctx, 100000)
+	if err := e.redispatch(ctx, time.Time{}); err != nil { // everything a dead process left
+		return err
+	}
+	ids, err := e.conversations.RecoverDeliveries(ctx)
+	if err != nil {
+		return fmt.Errorf("recover outbox: %w", err)
+	}
+	e.outbox.Enqueue(ids...)
+	return nil
+}
+
+// redispatch hands the conversations again every envelope received before `before` (zero:
+// all) and not yet processed. At start these are what a dead process left; while running, a dispatch
+// lost to an actor passivating at that instant. Replaying is safe: a step marks its
+// envelope processed in the same transaction as its effects, and its outbox ids derive
+// from the envelope key.
+func (e *engine) redispatch(ctx context.Context, before time.Time) error {
+	envs, err := e.conversations.Unprocessed(ctx, before, 100000)
 	if err != nil {
 		return fmt.Errorf("replay webhooks: %w", err)
 	}
@@ -229,11 +246,6 @@ func (e *engine) recover(ctx context.Context) error {
 		}
 		e.dispatcher.Replay(ctx, env, p)
 	}
-	ids, err := e.conversations.RecoverDeliveries(ctx)
-	if err != nil {
-		return fmt.Errorf("recover outbox: %w", err)
-	}
-	e.outbox.Enqueue(ids...)
 	return nil
 }
 
@@ -317,9 +329,10 @@ func (l configListener) TenantChanged(id string) {
 	l.bookings.TenantChanged(id)
 }
 
-// sweepHolds expires, every 30 s, holds whose time ran out but whose actor is gone (the
-// process that held them died); running actors expire their own holds on time.
-func sweepHolds(ctx context.Context, store *persistence.Fulfillment, log *slog.Logger) {
+// sweep runs, every 30 s, the engine's backstops: it expires holds whose time ran out but
+// whose actor is gone (the process that held them died; running actors expire their own on
+// time), and re-dispatches webhooks left unprocessed for more than a minute.
+func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -327,11 +340,14 @@ func sweepHolds(ctx context.Context, store *persistence.Fulfillment, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := store.ExpireStale(ctx, time.Now())
+			n, err := e.fulfillment.ExpireStale(ctx, time.Now())
 			if err != nil && ctx.Err() == nil {
 				log.Warn("hold sweeper", "err", err)
 			} else if n > 0 {
 				log.Info("hold sweeper expired holds", "count", n)
+			}
+			if err := e.redispatch(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
+				log.Warn("webhook re-dispatch", "err", err)
 			}
 		}
 	}
