@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,4 +357,70 @@ func TestIdleResourceActorsPassivateAndComeBack(t *testing.T) {
 	again, ok := e.eng.directory.Lookup(resource.Kind, "acme/mike")
 	require.True(t, ok)
 	require.False(t, again.Equal(pid), "a new activation")
+}
+
+// TestOneTenantsKeyOpensNoOtherTenantsRoutes: a booking key works only on its own tenant,
+// and ids of another tenant's holds and appointments are unknown (404), never leaked.
+func TestOneTenantsKeyOpensNoOtherTenantsRoutes(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+	const otherKey = "other-booking-key-0123456789"
+	other := strings.NewReplacer("id: acme", "id: other", "Acme Plumbing", "Other Plumbing", "+15125550100", "+15125550101", bookingKey, otherKey).Replace(plumber)
+	e.apply(other)
+
+	r := e.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status)
+	holdID := r.json(t)["id"].(string)
+
+	// acme's key on other's routes: 401, whatever the route.
+	for _, path := range []string{
+		"/api/v1/tenants/other/availability?service=drain&from=2030-01-07T00:00:00Z&to=2030-01-08T00:00:00Z",
+		"/api/v1/tenants/other/reservations/" + holdID + "/confirm",
+	} {
+		method := http.MethodGet
+		if strings.HasSuffix(path, "/confirm") {
+			method = http.MethodPost
+		}
+		require.Equal(t, http.StatusUnauthorized, e.do(method, path, bookingKey, nil).status, path)
+	}
+	// other's key on its own routes, with acme's ids: not found, and acme's hold untouched.
+	require.Equal(t, http.StatusNotFound, e.do(http.MethodPost, "/api/v1/tenants/other/reservations/"+holdID+"/confirm", otherKey, nil).status)
+	require.Equal(t, http.StatusNotFound, e.do(http.MethodDelete, "/api/v1/tenants/other/reservations/"+holdID, otherKey, nil).status)
+	require.Equal(t, http.StatusNotFound, e.do(http.MethodPost, "/api/v1/tenants/other/appointments/"+holdID+"/cancel", otherKey, nil).status)
+	e.flush()
+	require.Equal(t, 1, e.liveClaims("acme", "mike"))
+	// An unknown tenant answers like a wrong key.
+	require.Equal(t, http.StatusUnauthorized, e.do(http.MethodGet, "/api/v1/tenants/nobody/availability", bookingKey, nil).status)
+}
+
+func TestBookingAPIRefusesBadInputWithTheFieldAtFault(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+	post := func(body string, headers ...string) response {
+		return e.do(http.MethodPost, "/api/v1/tenants/acme/reservations", bookingKey, body, headers...)
+	}
+	cases := []struct{ body, field string }{
+		{`{"service":"drain","starts_at":"tomorrow","customer":{"phone":"+15125550199"}}`, "starts_at"},
+		{`{"service":"drain","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"5125550199"}}`, "customer.phone"},
+		{`{"service":"","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"+15125550199"}}`, "service"},
+		{`{"service":"roof","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"+15125550199"}}`, "service"},
+		{`{"service":"drain","starts_at":"2030-01-07T09:10:00-06:00","customer":{"phone":"+15125550199"},"resource_id":"mike"}`, "starts_at"},
+		{`{"service":"drain","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"+15125550199"},"resource_id":"zed"}`, "resource_id"},
+		{`{"service":"drain","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"+15125550199"},"extra":1}`, ""},
+	}
+	for _, c := range cases {
+		r := post(c.body)
+		require.Contains(t, []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, r.status, "%s: %s", c.body, r.body)
+		require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+		if c.field != "" {
+			require.Contains(t, string(r.body), `"field":"`+c.field+`"`, c.body)
+		}
+	}
+	r := post(`{"service":"drain","starts_at":"2030-01-07T09:00:00-06:00","customer":{"phone":"+15125550199"}}`, "Idempotency-Key: has space")
+	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	r = post(strings.Repeat("x", 2<<20))
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
+	require.Zero(t, e.liveClaims("acme", "mike")+e.liveClaims("acme", "ana"), "bad input changes nothing")
 }
