@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -126,6 +127,7 @@ func runCallers(b *testing.B, n int, unit string, op func(i int) error) {
 // BenchmarkActorHolds: durable holds placed straight on the resource actors (no HTTP),
 // 64 concurrent callers, spread over 1,000 resources or all on one hot resource.
 func BenchmarkActorHolds(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultGCPercent)) // as engine serve runs
 	for _, tc := range []struct {
 		name      string
 		resources int
@@ -166,6 +168,7 @@ func BenchmarkActorHolds(b *testing.B) {
 // conflict). The CRUD service does what a careful web app does per request: lock the
 // resource row, look for an overlapping live claim, insert, commit.
 func BenchmarkBookingAPI(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultGCPercent)) // as engine serve runs
 	for _, tc := range []struct {
 		name      string
 		resources int

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ import (
 // a new caller; the fake's status callbacks are off so the path measured is the auto-reply.
 func BenchmarkMissedCalls(b *testing.B) {
 	const tenants, numbersPer = 100, 10
+	// The engine runs with its GC target (engine serve sets it); so does this process.
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultGCPercent))
 	pool := benchPool(b)
 	fake := twiliofake.New(twilioSID, twilioToken)
 	fake.DisableCallbacks()

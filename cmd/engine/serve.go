@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -55,6 +56,9 @@ func migrateOnly(ctx context.Context, cfg Config, log *slog.Logger) error {
 // serve runs the engine until ctx is cancelled (SIGINT/SIGTERM), then stops taking
 // requests, stops the actors (draining their mailboxes) and closes the database last.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	box, err := secrets.NewBox(cfg.SecretKey)
 	if err != nil {
 		return err
