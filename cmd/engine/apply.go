@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,11 +43,20 @@ func apply(ctx context.Context, cfg Config, args []string, stdout io.Writer) err
 	if err != nil {
 		return fmt.Errorf("apply: %s is invalid:\n%s", *file, indentErrors(err))
 	}
+	// Every document is checked before any is sent, and every problem is reported, each
+	// field path prefixed with its document's index.
+	var problems []tenant.FieldError
 	for i, c := range docs {
 		c.Normalize()
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("apply: %s document %d (%s) is invalid:\n%s", *file, i, c.ID, indentErrors(err))
+		var ve *tenant.ValidationError
+		if err := c.Validate(); errors.As(err, &ve) {
+			for _, fe := range ve.Errors {
+				problems = append(problems, tenant.FieldError{Field: fmt.Sprintf("[%d].%s", i, fe.Field), Message: fe.Message})
+			}
 		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("apply: %s is invalid:\n%s", *file, indentErrors(&tenant.ValidationError{Errors: problems}))
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	for _, c := range docs {
