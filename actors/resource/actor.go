@@ -161,7 +161,7 @@ func (a *Actor) handle(c actor.Context, msg any, sender *actor.PID) {
 }
 
 func (a *Actor) reply(c actor.Context, to *actor.PID, msg any) {
-	if to != nil {
+	if to != nil && msg != nil {
 		c.Send(to, msg)
 	}
 }
