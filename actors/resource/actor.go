@@ -578,8 +578,8 @@ func (a *Actor) onHoldWritten(c actor.Context, w *InsertHold, res WriteResult) {
 	case Conflict:
 		a.untrack(e)
 		a.deps.Metrics.Bookings.WithLabelValues(a.deps.Metrics.Tenant(a.tenantID), "conflict").Inc()
+		a.conflictInDB(c, "hold") // counted and reloaded before the caller hears of it
 		answer(&HoldResponse{Err: ErrConflict})
-		a.conflictInDB(c, "hold")
 		a.replayDeferred(c, e)
 	default:
 		a.untrack(e)
