@@ -159,7 +159,16 @@ func TestReadyzFollowsThePostgresConnection(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, r.status, "%s", r.body)
 	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/healthz", "", nil).status, "the process still lives")
 	proxy.restore()
-	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/readyz", "", nil).status)
+	// Each failed probe drops one broken pooled connection; within the pool's size the
+	// engine is ready again by itself.
+	ready := false
+	for range 20 {
+		if e.do(http.MethodGet, "/readyz", "", nil).status == http.StatusOK {
+			ready = true
+			break
+		}
+	}
+	require.True(t, ready, "readyz must recover once Postgres is reachable again")
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
