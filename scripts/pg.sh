@@ -46,24 +46,44 @@ ensure_binaries() {
 as_owner() {
 	if [ "$(id -u)" = 0 ]; then
 		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
-		runuser -u postgres -- "$@"
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
 }
 
-running() { as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+# pgdir is the data folder as the server's user reaches it (the link resolved).
+pgdir() { readlink -f "$data"; }
+
+running() { [ -e "$data" ] && as_owner "$bindir/pg_ctl" -D "$(pgdir)" status >/dev/null 2>&1; }
+
+# The data folder must be reachable by the server's user. As root, in a checkout the
+# postgres user cannot enter (under /root, say), the data lives in a folder of postgres's
+# own and .pgdata is a link to it.
+prepare_data() {
+	[ -e "$data" ] && return
+	if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$here"; then
+		local real
+		real="/var/lib/postgresql/ringback-$(echo "$here" | cksum | cut -d' ' -f1)"
+		mkdir -p "$real"
+		chown postgres: "$real"
+		chmod 700 "$real"
+		ln -s "$real" "$data"
+		return
+	fi
+	mkdir -p "$data"
+	[ "$(id -u)" = 0 ] && chown postgres: "$data"
+	chmod 700 "$data"
+}
 
 start() {
 	if [ ! -f "$data/PG_VERSION" ]; then
-		mkdir -p "$data"
-		[ "$(id -u)" = 0 ] && chown postgres: "$data"
-		chmod 700 "$data"
-		as_owner "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-		cat >>"$data/postgresql.conf" <<CONF
+		prepare_data
+		as_owner "$bindir/initdb" -D "$(pgdir)" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+		cat >>"$(pgdir)/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
-unix_socket_directories = '$data'
+unix_socket_directories = '$(pgdir)'
 max_connections = 200
 shared_buffers = 256MB
 fsync = on
@@ -72,8 +92,8 @@ log_min_messages = warning
 CONF
 	fi
 	if ! running; then
-		as_owner "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
-			{ tail -20 "$data/server.log" >&2; die "server did not start"; }
+		as_owner "$bindir/pg_ctl" -D "$(pgdir)" -l "$(pgdir)/server.log" -w -t 60 start >/dev/null ||
+			{ tail -20 "$(pgdir)/server.log" >&2; die "server did not start"; }
 	fi
 	if ! as_owner "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -Atqc "select 1 from pg_database where datname='$db'" postgres | grep -q 1; then
 		as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
@@ -83,10 +103,11 @@ CONF
 case "${1:-start}" in
 start) ensure_binaries; start ;;
 url) echo "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" ;;
-stop) ensure_binaries; running && as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true ;;
+stop) ensure_binaries; running && as_owner "$bindir/pg_ctl" -D "$(pgdir)" -m fast -w stop >/dev/null || true ;;
 reset)
 	ensure_binaries
-	running && as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
+	running && as_owner "$bindir/pg_ctl" -D "$(pgdir)" -m fast -w stop >/dev/null || true
+	[ -L "$data" ] && rm -rf "$(readlink "$data")"
 	rm -rf "$data"
 	start
 	;;
