@@ -101,7 +101,7 @@ var DefaultPolicies = Policies{
 }
 
 // Templates are the SMS texts the engine sends; empty ones take the defaults of
-// DefaultTemplates. Placeholders: {{business}}, {{options}}, {{slot}}, {{quote}}.
+// conversation.DefaultTemplates. Placeholders: {{business}}, {{options}}, {{slot}}, {{quote}}.
 type Templates struct {
 	Offer     string `json:"offer,omitempty"`
 	Held      string `json:"held,omitempty"`
