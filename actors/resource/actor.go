@@ -153,8 +153,6 @@ func (a *Actor) handle(c actor.Context, msg any, sender *actor.PID) {
 		} else {
 			a.flushers = append(a.flushers, sender)
 		}
-	case *StateRequest:
-		a.reply(c, sender, a.state())
 	default:
 		a.deps.Log.Warn("resource actor got an unknown message", "resource", a.identity, "type", fmt.Sprintf("%T", msg))
 	}
@@ -179,8 +177,6 @@ func failure(msg any, err error) any {
 		return &SlotsResponse{Err: err}
 	case *FlushRequest:
 		return &FlushResponse{}
-	case *StateRequest:
-		return &StateResponse{}
 	}
 	return nil
 }
@@ -405,15 +401,6 @@ func (a *Actor) reload(c actor.Context) error {
 	}
 	a.busy, a.readAt = snap.Busy, snap.CalendarReadAt
 	return nil
-}
-
-func (a *Actor) state() *StateResponse {
-	out := &StateResponse{Claims: make([]Claim, 0, len(a.claims))}
-	for _, e := range a.claims {
-		out.Claims = append(out.Claims, e.Claim)
-	}
-	slices.SortFunc(out.Claims, func(x, y Claim) int { return x.Start.Compare(y.Start) })
-	return out
 }
 
 // --- availability ----------------------------------------------------------------------

@@ -87,14 +87,6 @@ type FlushRequest struct{}
 // FlushResponse answers FlushRequest.
 type FlushResponse struct{}
 
-// StateRequest asks for the actor's live claims. Answer: *StateResponse.
-type StateRequest struct{}
-
-// StateResponse lists the live claims (holds and booked slots) the actor holds in memory.
-type StateResponse struct {
-	Claims []Claim
-}
-
 // holdExpired is the actor's own timer firing for a hold.
 type holdExpired struct{ id uuid.UUID }
 

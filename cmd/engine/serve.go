@@ -118,12 +118,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 // engine is the assembled engine minus its listener: what serve runs and tests drive.
 type engine struct {
 	handler     http.Handler
-	registry    *prometheus.Registry
 	metrics     *metrics.Metrics
 	system      *actor.ActorSystem
 	directory   *actors.Directory
 	fulfillment *persistence.Fulfillment
-	bookings    *resource.Bookings
 
 	conversations *persistence.Conversations
 	outbox        *comms.Outbox
@@ -206,8 +204,8 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 			return nil
 		},
 	})
-	e := &engine{handler: srv.Handler(), registry: reg, metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, bookings: bookings, conversations: convStore, outbox: outbox, dispatcher: disp}
+	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
+		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
 			dir.StopAll(10 * time.Second)
