@@ -115,7 +115,7 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 			return
 		}
 		kind, key, number, p := parsed.kind, parsed.key, parsed.number, parsed.payload
-		env, ok := s.accept(w, r, source, kind, key, number, p, fail)
+		env, ok := s.accept(r, source, kind, key, number, p, fail)
 		if !ok {
 			return
 		}
@@ -186,7 +186,7 @@ func parseTwilio(route string, form url.Values) (twilioWebhook, error) {
 // accept finds the business number's tenant and stores the envelope. It answers the
 // failures itself (ok false). A nil envelope with ok true is a redelivery: answer 200 and
 // do nothing else.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request, source, kind, key, number string, p WebhookPayload,
+func (s *Server) accept(r *http.Request, source, kind, key, number string, p WebhookPayload,
 	fail failer) (*persistence.Envelope, bool) {
 	tenantID, _, err := s.deps.Intake.EndpointOwner(r.Context(), number)
 	if errors.Is(err, persistence.ErrUnknownNumber) {
@@ -198,10 +198,10 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, source, kind, ke
 		fail(http.StatusServiceUnavailable, "bad_request", "storage unavailable; retry")
 		return nil, false
 	}
-	return s.store(w, r, source, kind, key, tenantID, p, fail)
+	return s.store(r, source, kind, key, tenantID, p, fail)
 }
 
-func (s *Server) store(_ http.ResponseWriter, r *http.Request, source, kind, key, tenantID string, p WebhookPayload,
+func (s *Server) store(r *http.Request, source, kind, key, tenantID string, p WebhookPayload,
 	fail failer) (*persistence.Envelope, bool) {
 	payload, _ := json.Marshal(p)
 	env := persistence.Envelope{Source: source, Key: key, Kind: kind, TenantID: tenantID,
@@ -304,7 +304,7 @@ func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := WebhookPayload{From: in.From, To: in.To, CallSid: in.CallID, Status: "no-answer"}
-	env, ok := s.store(w, r, source, kind, "pbx:"+in.CallID, tenantID, p, fail)
+	env, ok := s.store(r, source, kind, "pbx:"+in.CallID, tenantID, p, fail)
 	if !ok {
 		return
 	}

@@ -112,6 +112,9 @@ type Actor struct {
 	then     func(c actor.Context, v any) // continuation of the step in progress
 	flushers []*actor.PID
 	stopWait func() bool // the deferred auto-reply timer
+
+	envOf *tenant.Config // the config env was built from; a new one (an apply) rebuilds it
+	env   env
 }
 
 // Receive dispatches.
@@ -193,12 +196,18 @@ type env struct {
 	texts  Texts
 }
 
-func (a *Actor) env(tenantID string) (env, error) {
+// business returns what a step needs to know about the business, rebuilt only when the
+// tenant's config changed (the catalog hands out the same *Config until an apply), so a
+// busy number does not reload its time zone on every message.
+func (a *Actor) business(tenantID string) (env, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
 	defer cancel()
 	cfg, err := a.deps.Catalog.Tenant(ctx, tenantID)
 	if err != nil {
 		return env{}, err
+	}
+	if cfg == a.envOf {
+		return a.env, nil
 	}
 	var ep tenant.Endpoint
 	found := false
@@ -214,7 +223,9 @@ func (a *Actor) env(tenantID string) (env, error) {
 	if err != nil {
 		return env{}, err
 	}
-	return env{cfg: cfg, ep: ep, loc: loc, policy: PolicyFor(loc, ep, cfg.Policies), texts: NewTexts(cfg.Name, loc, cfg.Templates, ep.AutoReply)}, nil
+	a.envOf = cfg
+	a.env = env{cfg: cfg, ep: ep, loc: loc, policy: PolicyFor(loc, ep, cfg.Policies), texts: NewTexts(cfg.Name, loc, cfg.Templates, ep.AutoReply)}
+	return a.env, nil
 }
 
 // ensureLoaded reads the conversation once per activation.
@@ -266,7 +277,7 @@ func (a *Actor) start(c actor.Context, ev any) {
 		a.done(c)
 		return
 	}
-	e, err := a.env(a.st.TenantID)
+	e, err := a.business(a.st.TenantID)
 	if err != nil {
 		a.deps.Log.Error("conversation has no usable config", "conversation", a.logID(), "err", err)
 		a.done(c)
