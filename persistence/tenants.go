@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -44,7 +45,8 @@ type stored struct {
 	hash       []byte
 	bookingKey []byte
 	resources  []string                     // active resource ids
-	creds      map[string]map[string]string // connection id → plaintext credentials
+	creds      map[string]map[string]string // connection id → plaintext credentials (as rotated since)
+	applied    map[string][]byte            // connection id → hash of the credentials last applied
 	pbx        map[string]string            // endpoint number → plaintext secret
 }
 
@@ -77,7 +79,7 @@ func (s *Tenants) Apply(ctx context.Context, cfg *tenant.Config) (tenant.ApplyRe
 			return nil
 		}
 		res.Created, res.Changed = old == nil, true
-		res.Version, err = s.write(ctx, tx, full, keyHash, hash)
+		res.Version, err = s.write(ctx, tx, full, old, keyHash, hash)
 		return err
 	})
 	if res.Changed {
@@ -88,7 +90,7 @@ func (s *Tenants) Apply(ctx context.Context, cfg *tenant.Config) (tenant.ApplyRe
 
 // load reads what is stored of tenant id, with secrets opened; nil when it does not exist.
 func (s *Tenants) load(ctx context.Context, tx pgx.Tx, id string) (*stored, error) {
-	old := &stored{creds: map[string]map[string]string{}, pbx: map[string]string{}}
+	old := &stored{creds: map[string]map[string]string{}, applied: map[string][]byte{}, pbx: map[string]string{}}
 	err := tx.QueryRow(ctx, `SELECT version, config_hash, booking_key_hash FROM fulfillment.tenants WHERE id = $1`, id).
 		Scan(&old.version, &old.hash, &old.bookingKey)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -104,19 +106,21 @@ func (s *Tenants) load(ctx context.Context, tx pgx.Tx, id string) (*stored, erro
 	if old.resources, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		return nil, err
 	}
-	rows, err = tx.Query(ctx, `SELECT id, credentials FROM fulfillment.connections WHERE tenant_id = $1`, id)
+	rows, err = tx.Query(ctx, `SELECT id, credentials, applied_hash FROM fulfillment.connections WHERE tenant_id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
 	type conn struct {
-		ID     string
-		Sealed []byte
+		ID      string
+		Sealed  []byte
+		Applied []byte
 	}
 	conns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[conn])
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range conns {
+		old.applied[c.ID] = c.Applied
 		if c.Sealed == nil {
 			continue
 		}
@@ -281,6 +285,13 @@ func checkAgainstDatabase(ctx context.Context, tx pgx.Tx, cfg *tenant.Config, ol
 
 // configHash fingerprints a config with its secrets, so any change (a rotated credential
 // included) is a change, and the same file twice is not.
+// credentialsHash identifies a set of credentials as applied (never the secrets themselves).
+func credentialsHash(creds map[string]string) []byte {
+	b, _ := json.Marshal(creds) // map keys are sorted
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
 func configHash(full *tenant.Config, keyHash []byte) []byte {
 	h := sha256.New()
 	b, _ := json.Marshal(full) // plain structs and maps: cannot fail; map keys are sorted
@@ -290,7 +301,7 @@ func configHash(full *tenant.Config, keyHash []byte) []byte {
 }
 
 // write stores full (secrets in plaintext, to be sealed here) and returns the new version.
-func (s *Tenants) write(ctx context.Context, tx pgx.Tx, full *tenant.Config, keyHash, hash []byte) (int64, error) {
+func (s *Tenants) write(ctx context.Context, tx pgx.Tx, full *tenant.Config, old *stored, keyHash, hash []byte) (int64, error) {
 	shown := full.Redact()
 	shown.BookingAPIKey = ""
 	if keyHash != nil {
@@ -336,6 +347,13 @@ func (s *Tenants) write(ctx context.Context, tx pgx.Tx, full *tenant.Config, key
 	connIDs := make([]string, len(full.Connections))
 	for i, c := range full.Connections {
 		connIDs[i] = c.ID
+		applied := credentialsHash(c.Credentials)
+		if old != nil && old.applied[c.ID] != nil && (bytes.Equal(old.applied[c.ID], applied) || maps.Equal(old.creds[c.ID], c.Credentials)) {
+			// The same credentials as before, or the ones the vendor rotated them to: keep
+			// the stored (possibly rotated) tokens and the connection's health.
+			b.Queue(`UPDATE fulfillment.connections SET provider = $3 WHERE tenant_id = $1 AND id = $2`, full.ID, c.ID, c.Provider)
+			continue
+		}
 		var sealed []byte
 		if len(c.Credentials) > 0 {
 			plain, _ := json.Marshal(c.Credentials)
@@ -346,11 +364,11 @@ func (s *Tenants) write(ctx context.Context, tx pgx.Tx, full *tenant.Config, key
 		}
 		// New credentials give a parked connection a fresh start.
 		b.Queue(`
-			INSERT INTO fulfillment.connections (tenant_id, id, provider, credentials)
-			VALUES ($1, $2, $3, $4)
+			INSERT INTO fulfillment.connections (tenant_id, id, provider, credentials, applied_hash)
+			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (tenant_id, id) DO UPDATE SET provider = excluded.provider, credentials = excluded.credentials,
-				state = 'active', state_reason = NULL, updated_at = now()`,
-			full.ID, c.ID, c.Provider, sealed)
+				applied_hash = excluded.applied_hash, account_id = NULL, state = 'active', state_reason = NULL, updated_at = now()`,
+			full.ID, c.ID, c.Provider, sealed, applied)
 	}
 	b.Queue(`DELETE FROM fulfillment.connections WHERE tenant_id = $1 AND NOT (id = ANY($2))`, full.ID, connIDs)
 
@@ -456,3 +474,55 @@ func connectionContext(tenantID, connectionID string) string {
 }
 
 func endpointContext(number string) string { return "endpoint/" + number }
+
+// SaveRefreshToken stores the refresh token a vendor rotated a connection's to, sealed,
+// keeping the connection's other credentials. It is called before the new token is used:
+// a vendor that rotates invalidates the old one, so losing the new one loses the account.
+func (s *Tenants) SaveRefreshToken(ctx context.Context, tenantID, connectionID, token string) error {
+	return inTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var sealed []byte
+		err := tx.QueryRow(ctx, `SELECT credentials FROM fulfillment.connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+			tenantID, connectionID).Scan(&sealed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return tenant.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		creds := map[string]string{}
+		if sealed != nil {
+			plain, err := s.box.Open(sealed, connectionContext(tenantID, connectionID))
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(plain, &creds); err != nil {
+				return err
+			}
+		}
+		creds[tenant.CredentialRefreshToken] = token
+		plain, _ := json.Marshal(creds)
+		if sealed, err = s.box.Seal(plain, connectionContext(tenantID, connectionID)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE fulfillment.connections SET credentials = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenantID, connectionID, sealed)
+		return err
+	})
+}
+
+// SetAccountID records the vendor's id of the account behind a connection.
+func (s *Tenants) SetAccountID(ctx context.Context, tenantID, connectionID, accountID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE fulfillment.connections SET account_id = $3 WHERE tenant_id = $1 AND id = $2`,
+		tenantID, connectionID, accountID)
+	return err
+}
+
+// ConnectionByAccount finds the connection of provider whose vendor account is accountID.
+func (s *Tenants) ConnectionByAccount(ctx context.Context, provider, accountID string) (tenantID, connectionID string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT tenant_id, id FROM fulfillment.connections WHERE provider = $1 AND account_id = $2`,
+		provider, accountID).Scan(&tenantID, &connectionID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tenant.ErrNotFound
+	}
+	return tenantID, connectionID, err
+}

@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,7 +133,7 @@ func (t Texts) OptIn() string {
 }
 
 func (t Texts) slotValues(o Option) map[string]string {
-	return map[string]string{"slot": formatSlot(o.Start, t.loc), "quote": formatMoney(o.QuoteMinor, o.Currency)}
+	return map[string]string{"slot": formatSlot(o.Start, t.loc), "quote": tenant.FormatMoney(o.QuoteMinor, o.Currency)}
 }
 
 // withOptions renders tmpl with {{options}}, and appends the list when tmpl lacks the
@@ -154,7 +153,7 @@ func (t Texts) withOptions(tmpl string, options []Option) string {
 func (t Texts) optionList(options []Option) string {
 	lines := make([]string, len(options))
 	for i, o := range options {
-		lines[i] = fmt.Sprintf("%d) %s - %s", i+1, formatSlot(o.Start, t.loc), formatMoney(o.QuoteMinor, o.Currency))
+		lines[i] = fmt.Sprintf("%d) %s - %s", i+1, formatSlot(o.Start, t.loc), tenant.FormatMoney(o.QuoteMinor, o.Currency))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -210,25 +209,6 @@ func formatSlot(t time.Time, loc *time.Location) string {
 		}
 	}
 	return s + " " + abbr
-}
-
-// formatMoney shows an amount in minor units: "$165.00" for USD, "165.00 EUR" for other
-// currencies, "165.00" when the currency is unknown. Two minor digits are assumed, as
-// tenant.Price.Quote does.
-func formatMoney(minor int64, currency string) string {
-	sign := ""
-	abs := uint64(minor)
-	if minor < 0 {
-		sign, abs = "-", uint64(-(minor+1))+1 // no overflow at math.MinInt64
-	}
-	amount := strconv.FormatUint(abs/100, 10) + fmt.Sprintf(".%02d", abs%100)
-	switch currency = strings.ToUpper(strings.TrimSpace(currency)); currency {
-	case "USD":
-		return sign + "$" + amount
-	case "":
-		return sign + amount
-	}
-	return sign + amount + " " + currency
 }
 
 // footerAt returns where a trailing StopFooter starts in text (any case, followed only

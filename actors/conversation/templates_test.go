@@ -274,7 +274,7 @@ func TestFormatMoney(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
 			t.Parallel()
-			got := formatMoney(tc.minor, tc.currency)
+			got := tenant.FormatMoney(tc.minor, tc.currency)
 			require.Equal(t, tc.want, got)
 		})
 	}

@@ -43,6 +43,9 @@ type Deps struct {
 	IdleTimeout time.Duration
 	// LoadTimeout bounds the Postgres round trip an actor makes when it starts (default 5s).
 	LoadTimeout time.Duration
+	// SyncQueued, if set, hears of sync jobs committed for targets (so the sync actors
+	// start on them now rather than at their next poll). It must not block.
+	SyncQueued func(tenantID string, targets []SyncTarget)
 }
 
 // Props builds the props of the actor for identity "tenant/resource". Panics restart the
@@ -342,6 +345,11 @@ func (a *Actor) onWritten(c actor.Context, m *written) {
 		a.onCancelWritten(c, w, m.res, m.replyTo)
 	case *Reschedule:
 		a.onRescheduleWritten(c, w, m.res)
+	}
+	if m.res.Outcome == Done && a.deps.SyncQueued != nil {
+		if targets := syncTargetsOf(m.w); len(targets) > 0 {
+			a.deps.SyncQueued(a.tenantID, targets)
+		}
 	}
 	if a.inFlight == 0 {
 		for _, f := range a.flushers {
@@ -650,6 +658,19 @@ func (a *Actor) syncTargets() []SyncTarget {
 		}
 	}
 	return out
+}
+
+// syncTargetsOf lists the connections a committed write queued sync jobs for.
+func syncTargetsOf(w Write) []SyncTarget {
+	switch w := w.(type) {
+	case *Confirm:
+		return w.Sync
+	case *Cancel:
+		return w.Sync
+	case *Reschedule:
+		return w.Sync
+	}
+	return nil
 }
 
 func (a *Actor) appointment(e *entry) Appointment {

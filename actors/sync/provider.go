@@ -132,3 +132,15 @@ func RetryDelay(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// Change is what a vendor says now about one of our appointments it told us had changed.
+type Change struct {
+	Start, End time.Time
+	Cancelled  bool
+}
+
+// Reconciler is a Provider whose vendor reports changes made on its side (a visit moved
+// or deleted in Jobber). Lookup reads the item's current state.
+type Reconciler interface {
+	Lookup(ctx context.Context, kind, itemID string) (Change, error)
+}

@@ -1,0 +1,59 @@
+package sync
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"ringback/actors/resource"
+)
+
+// ConnState is the health of a connection as people see it.
+type ConnState string
+
+const (
+	Active          ConnState = "active"
+	Parked          ConnState = "parked"           // kept failing; Reason says how; resumed by a person
+	ReconnectNeeded ConnState = "reconnect_needed" // the vendor refused its credentials for good
+)
+
+// Connection is a tenant's account at one provider.
+type Connection struct {
+	TenantID string
+	ID       string
+	Provider string
+	State    ConnState
+	Reason   string
+}
+
+func (c Connection) key() string { return c.TenantID + "/" + c.ID }
+
+// Store is what the sync actors need of Postgres.
+type Store interface {
+	Connections(ctx context.Context, provider string) ([]Connection, error)
+	SetConnectionState(ctx context.Context, tenantID, connID string, state ConnState, reason string) error
+
+	// DueJobs returns, oldest first, the jobs at the head of their appointment's queue
+	// on the connection whose time has come.
+	DueJobs(ctx context.Context, tenantID, connID string, now time.Time, limit int) ([]Job, error)
+	// NextDue is when the connection's earliest pending job may run; ok is false when none.
+	NextDue(ctx context.Context, tenantID, connID string) (at time.Time, ok bool, err error)
+	JobDone(ctx context.Context, seq int64, at time.Time) error
+	JobRetry(ctx context.Context, seq int64, reason string, runAfter, at time.Time) error
+	JobFailed(ctx context.Context, seq int64, reason string, at time.Time) error
+	Backlog(ctx context.Context) (map[string]int, error)
+
+	FindAppointment(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
+	Refs(tenantID, connID string, appointmentID uuid.UUID) Refs
+	// AppointmentByRef finds our appointment from a vendor id (resource.ErrNotFound if none).
+	AppointmentByRef(ctx context.Context, tenantID, connID, kind, vendorID string) (uuid.UUID, error)
+	// RequeueUpdate queues an update job, to put a vendor back in line with us.
+	RequeueUpdate(ctx context.Context, conn Connection, appointmentID uuid.UUID) error
+	VendorWebhookDone(ctx context.Context, provider, key, outcome string, at time.Time) error
+
+	// CalendarRead replaces a resource's imported busy time; CalendarReadFailed records why
+	// a read failed (the last good read's time is kept: it decides staleness).
+	CalendarRead(ctx context.Context, tenantID, resourceID string, busy []Interval, at time.Time) error
+	CalendarReadFailed(ctx context.Context, tenantID, resourceID, reason string, at time.Time) error
+}

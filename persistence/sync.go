@@ -1,0 +1,271 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"ringback/actors/resource"
+	vsync "ringback/actors/sync"
+	"ringback/tenant"
+)
+
+// Sync is the store of the sync actors: connections, the durable sync job queue, vendor
+// ids, imported busy time and vendor webhooks. All of it lives in the fulfillment schema.
+type Sync struct {
+	*Fulfillment
+}
+
+var _ vsync.Store = (*Sync)(nil)
+
+// NewSync returns the sync store.
+func NewSync(pool *pgxpool.Pool) *Sync { return &Sync{Fulfillment: NewFulfillment(pool)} }
+
+// Connections lists every connection to provider ("" for all).
+func (s *Sync) Connections(ctx context.Context, provider string) ([]vsync.Connection, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id, provider, state, COALESCE(state_reason, '')
+		FROM fulfillment.connections WHERE $1 = '' OR provider = $1 ORDER BY tenant_id, id`, provider)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[vsync.Connection])
+}
+
+// SetConnectionState records a connection's health.
+func (s *Sync) SetConnectionState(ctx context.Context, tenantID, connID string, state vsync.ConnState, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE fulfillment.connections SET state = $3, state_reason = NULLIF($4, ''), updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`, tenantID, connID, string(state), reason)
+	return err
+}
+
+// DueJobs returns the due heads of the connection's appointment queues, oldest first. A
+// later job of an appointment never runs before an earlier one that is waiting to retry.
+func (s *Sync) DueJobs(ctx context.Context, tenantID, connID string, now time.Time, limit int) ([]vsync.Job, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq, tenant_id, connection_id, provider, appointment_id, action, attempts FROM (
+			SELECT DISTINCT ON (appointment_id) * FROM fulfillment.sync_jobs
+			WHERE tenant_id = $1 AND connection_id = $2 AND state = 'pending'
+			ORDER BY appointment_id, seq) head
+		WHERE run_after <= $3 ORDER BY seq LIMIT $4`, tenantID, connID, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[vsync.Job])
+}
+
+// NextDue is when the connection's earliest pending job may run.
+func (s *Sync) NextDue(ctx context.Context, tenantID, connID string) (time.Time, bool, error) {
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT min(run_after) FROM fulfillment.sync_jobs
+		WHERE tenant_id = $1 AND connection_id = $2 AND state = 'pending'`, tenantID, connID).Scan(&at)
+	if err != nil || at == nil {
+		return time.Time{}, false, err
+	}
+	return *at, true, nil
+}
+
+// JobDone marks a job done.
+func (s *Sync) JobDone(ctx context.Context, seq int64, at time.Time) error {
+	return s.finish(ctx, seq, "done", "", at, at, false)
+}
+
+// JobRetry counts a failed attempt and schedules the next one.
+func (s *Sync) JobRetry(ctx context.Context, seq int64, reason string, runAfter, at time.Time) error {
+	return s.finish(ctx, seq, "pending", reason, runAfter, at, true)
+}
+
+// JobFailed gives a job up, keeping why.
+func (s *Sync) JobFailed(ctx context.Context, seq int64, reason string, at time.Time) error {
+	return s.finish(ctx, seq, "failed", reason, at, at, true)
+}
+
+func (s *Sync) finish(ctx context.Context, seq int64, state, reason string, runAfter, at time.Time, failed bool) error {
+	_, err := s.pool.Exec(ctx, `UPDATE fulfillment.sync_jobs SET state = $2, last_error = COALESCE(NULLIF($3, ''), last_error),
+			run_after = $4, updated_at = $5, attempts = attempts + CASE WHEN $6 THEN 1 ELSE 0 END
+		WHERE seq = $1 AND state = 'pending'`, seq, state, reason, runAfter, at, failed)
+	return err
+}
+
+// Backlog counts pending jobs per provider.
+func (s *Sync) Backlog(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT provider, count(*) FROM fulfillment.sync_jobs WHERE state = 'pending' GROUP BY provider`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}
+
+// Refs returns the vendor ids of one appointment on one connection.
+func (s *Sync) Refs(tenantID, connID string, appointmentID uuid.UUID) vsync.Refs {
+	return &refs{pool: s.pool, tenantID: tenantID, connID: connID, appt: appointmentID}
+}
+
+type refs struct {
+	pool     *pgxpool.Pool
+	tenantID string
+	connID   string
+	appt     uuid.UUID
+}
+
+func (r *refs) Get(ctx context.Context, kind string) (string, bool, error) {
+	var id string
+	err := r.pool.QueryRow(ctx, `SELECT vendor_id FROM fulfillment.vendor_refs
+		WHERE tenant_id = $1 AND connection_id = $2 AND appointment_id = $3 AND kind = $4`,
+		r.tenantID, r.connID, r.appt, kind).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+func (r *refs) Put(ctx context.Context, kind, id string) error {
+	_, err := r.pool.Exec(ctx, `INSERT INTO fulfillment.vendor_refs (tenant_id, connection_id, appointment_id, kind, vendor_id)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, connection_id, appointment_id, kind) DO UPDATE SET vendor_id = excluded.vendor_id`,
+		r.tenantID, r.connID, r.appt, kind, id)
+	return err
+}
+
+// AppointmentByRef finds our appointment from a vendor's id on a connection.
+func (s *Sync) AppointmentByRef(ctx context.Context, tenantID, connID, kind, vendorID string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT appointment_id FROM fulfillment.vendor_refs
+		WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 AND vendor_id = $4`, tenantID, connID, kind, vendorID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, resource.ErrNotFound
+	}
+	return id, err
+}
+
+// CalendarRead replaces a resource's busy time with what its calendar said at at.
+func (s *Sync) CalendarRead(ctx context.Context, tenantID, resourceID string, busy []vsync.Interval, at time.Time) error {
+	starts, ends := make([]time.Time, len(busy)), make([]time.Time, len(busy))
+	for i, b := range busy {
+		starts[i], ends[i] = b.Start, b.End
+	}
+	return inTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM fulfillment.busy_blocks WHERE tenant_id = $1 AND resource_id = $2 AND source = 'calendar'`, tenantID, resourceID)
+		b.Queue(`INSERT INTO fulfillment.busy_blocks (tenant_id, resource_id, starts_at, ends_at, source)
+			SELECT $1, $2, s, e, 'calendar' FROM unnest($3::timestamptz[], $4::timestamptz[]) AS t(s, e)
+			ON CONFLICT DO NOTHING`, tenantID, resourceID, starts, ends)
+		b.Queue(`INSERT INTO fulfillment.calendar_reads (tenant_id, resource_id, last_ok_at, last_error) VALUES ($1, $2, $3, NULL)
+			ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_ok_at = excluded.last_ok_at, last_error = NULL, last_error_at = NULL`, tenantID, resourceID, at)
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// CalendarReadFailed records why a resource's calendar could not be read.
+func (s *Sync) CalendarReadFailed(ctx context.Context, tenantID, resourceID, reason string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO fulfillment.calendar_reads (tenant_id, resource_id, last_error, last_error_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, resource_id) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
+		tenantID, resourceID, reason, at)
+	return err
+}
+
+// CalendarView is the freshness of one resource's calendar import.
+type CalendarView struct {
+	ResourceID  string     `json:"resource_id"`
+	CalendarID  string     `json:"calendar_id"`
+	LastReadAt  *time.Time `json:"last_read_at"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// ConnectionView is a connection as the admin API shows it: health, backlog, calendars.
+type ConnectionView struct {
+	ID            string         `json:"id"`
+	Provider      string         `json:"provider"`
+	State         string         `json:"state"`
+	Reason        string         `json:"reason,omitempty"`
+	Pending       int            `json:"pending_jobs"`
+	Failed        int            `json:"failed_jobs"`
+	OldestPending *time.Time     `json:"oldest_pending_at,omitempty"`
+	Calendars     []CalendarView `json:"calendars,omitempty"`
+}
+
+// ConnectionViews lists a tenant's connections with their backlog and calendar reads.
+func (s *Sync) ConnectionViews(ctx context.Context, tenantID string) ([]ConnectionView, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.id, c.provider, c.state, COALESCE(c.state_reason, ''),
+			(SELECT count(*) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'pending'),
+			(SELECT count(*) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'failed'),
+			(SELECT min(created_at) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'pending'),
+			COALESCE((SELECT jsonb_agg(jsonb_build_object('resource_id', r.id, 'calendar_id', r.calendar_id,
+					'last_read_at', cr.last_ok_at, 'last_error', COALESCE(cr.last_error, ''), 'last_error_at', cr.last_error_at) ORDER BY r.id)
+				FROM fulfillment.resources r LEFT JOIN fulfillment.calendar_reads cr ON cr.tenant_id = r.tenant_id AND cr.resource_id = r.id
+				WHERE r.tenant_id = c.tenant_id AND r.calendar_connection = c.id AND r.active), '[]'::jsonb)
+		FROM fulfillment.connections c WHERE c.tenant_id = $1 ORDER BY c.id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ConnectionView, error) {
+		var v ConnectionView
+		err := row.Scan(&v.ID, &v.Provider, &v.State, &v.Reason, &v.Pending, &v.Failed, &v.OldestPending, &v.Calendars)
+		return v, err
+	})
+}
+
+// StoreVendorWebhook stores a vendor webhook under its unique key; false if it was
+// stored before (a redelivery).
+func (s *Sync) StoreVendorWebhook(ctx context.Context, provider, key string, payload []byte, at time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO fulfillment.vendor_webhooks (provider, key, payload, received_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, provider, key, payload, at)
+	return tag.RowsAffected() == 1, err
+}
+
+// VendorWebhookDone marks a vendor webhook processed, with what came of it.
+func (s *Sync) VendorWebhookDone(ctx context.Context, provider, key, outcome string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE fulfillment.vendor_webhooks SET processed_at = $3, outcome = $4
+		WHERE provider = $1 AND key = $2`, provider, key, at, outcome)
+	return err
+}
+
+// VendorWebhook is a stored vendor webhook.
+type VendorWebhook struct {
+	Provider string
+	Key      string
+	Payload  []byte
+}
+
+// UnprocessedVendorWebhooks lists webhooks received before `before` (zero: all) and not
+// yet processed, oldest first.
+func (s *Sync) UnprocessedVendorWebhooks(ctx context.Context, before time.Time, limit int) ([]VendorWebhook, error) {
+	rows, err := s.pool.Query(ctx, `SELECT provider, key, payload FROM fulfillment.vendor_webhooks
+		WHERE processed_at IS NULL AND ($1::timestamptz IS NULL OR received_at < $1) ORDER BY received_at LIMIT $2`,
+		nullTime(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[VendorWebhook])
+}
+
+// RequeueUpdate queues an update job for an appointment on one connection.
+func (s *Sync) RequeueUpdate(ctx context.Context, conn vsync.Connection, appointmentID uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action)
+		VALUES ($1, $2, $3, $4, 'update')`, conn.TenantID, conn.ID, conn.Provider, appointmentID)
+	return err
+}
+
+// ResumeConnection makes a parked connection active again.
+func (s *Sync) ResumeConnection(ctx context.Context, tenantID, connID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE fulfillment.connections SET state = 'active', state_reason = NULL, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2`, tenantID, connID)
+	if err == nil && tag.RowsAffected() == 0 {
+		return tenant.ErrNotFound
+	}
+	return err
+}
