@@ -26,7 +26,8 @@ type Server struct {
 	refresh map[string]bool      // refresh token → still valid
 	access  map[string]time.Time // access token → expiry
 	grants  int
-	down    int // answer this many requests with 503
+	down    int  // answer this many requests with 503
+	any     bool // accept any refresh token never revoked (sandbox mode)
 	now     func() time.Time
 }
 
@@ -44,6 +45,14 @@ func (s *Server) AddRefreshToken(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refresh[tok] = true
+}
+
+// AcceptAnyRefreshToken makes every refresh token valid unless revoked or rotated away:
+// sandbox mode, where connections hold made-up tokens.
+func (s *Server) AcceptAnyRefreshToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.any = true
 }
 
 // Revoke makes tok invalid, as when a user disconnects the app.
@@ -136,7 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	old := r.PostForm.Get("refresh_token")
-	if !s.refresh[old] {
+	if valid, known := s.refresh[old]; !valid && (known || !s.any || old == "") {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid, expired or revoked")
 		return
 	}
