@@ -38,6 +38,8 @@ type Config struct {
 	PublicURL string
 	// TwilioAuthToken validates Twilio signatures ("sandbox" in sandbox mode).
 	TwilioAuthToken string
+	// JobberClientSecret validates Jobber webhooks; empty refuses them all.
+	JobberClientSecret string
 }
 
 // Deps are the server's collaborators; cmd/engine plugs in the concrete types.
@@ -55,6 +57,9 @@ type Deps struct {
 	Dispatcher    Dispatcher
 	Conversations ConversationViews
 	Metrics       *metrics.Metrics
+	// Sync serves connection health; VendorWebhooks takes Jobber's webhooks.
+	Sync           SyncAdmin
+	VendorWebhooks VendorWebhooks
 	// Ready reports whether the engine can do its work (Postgres answers, actors run).
 	Ready func(ctx context.Context) error
 }
@@ -92,6 +97,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	admin.HandleFunc("/endpoints/{number}", s.getEndpoint).Methods(http.MethodGet)
 	s.routeBooking()
 	s.routeWebhooks()
+	s.routeSync()
 	return s
 }
 

@@ -442,15 +442,28 @@ func (a *Actor) calendarFresh(now time.Time) bool {
 	return !a.readAt.IsZero() && now.Sub(a.readAt) <= a.cfg.Policies.CalendarStaleAfter.Std()
 }
 
-// busyWithin lists what occupies [start, end): claims and imported busy blocks.
+// busyWithin lists what occupies [start, end): claims and imported busy blocks. A busy
+// block with exactly a claim's span is taken for that claim's own calendar event (the
+// sync actors put our appointments in the same calendar we read), so a reschedule
+// overlapping its own old time is not refused by its own shadow.
 func (a *Actor) busyWithin(start, end time.Time) []Interval {
 	out := a.occupied.intervals(start, end)
+	claims := len(out)
 	for _, b := range a.busy {
-		if b.End.After(start) && b.Start.Before(end) {
+		if b.End.After(start) && b.Start.Before(end) && !sameSpanAsAny(b, out[:claims]) {
 			out = append(out, b)
 		}
 	}
 	return out
+}
+
+func sameSpanAsAny(b Interval, ivs []Interval) bool {
+	for _, iv := range ivs {
+		if iv.Start.Equal(b.Start) && iv.End.Equal(b.End) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Actor) onSlots(m *SlotsRequest) *SlotsResponse {
@@ -483,7 +496,8 @@ func (a *Actor) checkSlot(r SlotRules, start time.Time, except uuid.UUID) error 
 		return ErrConflict
 	}
 	for _, b := range a.busy {
-		if b.End.After(start) && b.Start.Before(end) {
+		// A claim's own calendar event is not a conflict (see busyWithin).
+		if b.End.After(start) && b.Start.Before(end) && !sameSpanAsAny(b, a.occupied.intervals(b.Start, b.End)) {
 			return ErrConflict
 		}
 	}

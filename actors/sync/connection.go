@@ -38,12 +38,28 @@ type (
 	settleResponse struct{}
 )
 
-// inFlight is the set of appointments a connection's workers are syncing. It belongs to
-// the supervisor, not the child, so it survives the child's restarts: a new incarnation
-// never starts a second job for an appointment whose first is still with the vendor.
+// inFlight is the set of appointments a connection's workers are syncing, and who waits
+// for the connection to settle. It belongs to the supervisor, not the child, so it
+// survives the child's restarts: a new incarnation never starts a second job for an
+// appointment whose first is still with the vendor, and answers the old one's waiters.
 type inFlight struct {
-	mu    gosync.Mutex
-	appts map[uuid.UUID]bool
+	mu       gosync.Mutex
+	appts    map[uuid.UUID]bool
+	settlers []*actor.PID
+}
+
+func (f *inFlight) wait(pid *actor.PID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.settlers = append(f.settlers, pid)
+}
+
+func (f *inFlight) takeSettlers() []*actor.PID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.settlers
+	f.settlers = nil
+	return out
 }
 
 func (f *inFlight) tryAdd(id uuid.UUID) bool {
@@ -83,7 +99,6 @@ type child struct {
 	stopRead    func() bool
 	reading     bool
 	readers     []*actor.PID
-	settlers    []*actor.PID
 	reconciling int  // vendor changes being reconciled
 	stopped     bool // gave up (reconnect needed): ignore work until stopped
 	consecFail  int
@@ -113,7 +128,7 @@ func (c *child) Receive(ctx actor.Context) {
 		c.deps.Log.Info("sync: vendor change handled", "connection", c.conn.key(), "key", m.key, "outcome", m.outcome)
 		c.fill(ctx)
 	case *settleRequest:
-		c.settlers = append(c.settlers, ctx.Sender())
+		c.flight.wait(ctx.Sender())
 		c.fill(ctx)
 	}
 }
@@ -159,6 +174,7 @@ func (c *child) giveUp(ctx actor.Context, state ConnState, err error) {
 	c.stopped = true
 	c.stopTimers()
 	ctx.Send(c.parent, &childGaveUp{key: c.conn.key(), pid: ctx.Self(), state: state, reason: err.Error()})
+	c.answerSettlers(ctx)
 }
 
 // fill starts due jobs up to the in-flight limit, in queue order, at most one per
@@ -212,10 +228,9 @@ func (c *child) answerSettlers(ctx actor.Context) {
 	if !c.stopped && (c.reconciling > 0 || c.flight.count() > 0) {
 		return
 	}
-	for _, s := range c.settlers {
+	for _, s := range c.flight.takeSettlers() {
 		ctx.Send(s, &settleResponse{})
 	}
-	c.settlers = nil
 }
 
 func (c *child) armWake(ctx actor.Context, at time.Time) {

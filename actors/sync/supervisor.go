@@ -123,9 +123,13 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	}
 }
 
+// notRunning answers a request for a connection without a running child.
 func notRunning(msg any, key string) any {
-	if _, ok := msg.(*readCalendars); ok {
+	switch msg.(type) {
+	case *readCalendars:
 		return &calendarsRead{err: fmt.Errorf("connection %s is not running", key)}
+	case *settleRequest:
+		return &settleResponse{}
 	}
 	return nil
 }
@@ -170,9 +174,11 @@ func (s *supervisor) reconcile(ctx actor.Context) {
 	}
 }
 
+// stop ends a child after the messages already in its mailbox (a poison pill, not a
+// system stop), so requests forwarded to it before are still answered.
 func (s *supervisor) stop(ctx actor.Context, key string, pid *actor.PID) {
 	s.strategy.forget(pid)
-	ctx.Stop(pid)
+	ctx.Poison(pid)
 	delete(s.children, key)
 	delete(s.byPID, pid.Id)
 }
@@ -294,9 +300,10 @@ func (s *Service) Settle(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for k, pid := range res.(*childrenResponse).pids {
-			_, err := request(ctx, s.root, pid, &settleRequest{})
-			if err != nil && !errors.Is(err, actor.ErrDeadLetter) { // a child parked meanwhile is settled
+		for k := range res.(*childrenResponse).pids {
+			// Through the supervisor: it answers for a child parked meanwhile.
+			_, err := request(ctx, s.root, sup, &toConnection{key: k, msg: &settleRequest{}})
+			if err != nil && !errors.Is(err, actor.ErrDeadLetter) {
 				return fmt.Errorf("settle %s: %w", k, err)
 			}
 		}

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
+
+	vsync "ringback/actors/sync"
 )
 
 // Config is the engine's configuration, read once from the environment (contract.md,
@@ -37,6 +40,10 @@ type Config struct {
 	// engine's live heap is small and measured (BenchmarkMissedCalls) GC was a fifth of its
 	// CPU at 100; 0 leaves Go's setting alone (GOGC set).
 	GCPercent int
+
+	// Test hooks (never set from the environment).
+	wrapProvider  func(conn vsync.Connection, p vsync.Provider) vsync.Provider
+	onSyncRestart func(connection string, delay time.Duration)
 }
 
 // defaultGCPercent is the engine's GC target unless GOGC says otherwise.

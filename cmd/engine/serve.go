@@ -19,6 +19,7 @@ import (
 	"ringback/actors"
 	"ringback/actors/conversation"
 	"ringback/actors/resource"
+	vsync "ringback/actors/sync"
 	"ringback/clock"
 	"ringback/comms"
 	"ringback/comms/twilio"
@@ -127,6 +128,10 @@ type engine struct {
 	outbox        *comms.Outbox
 	dispatcher    dispatcher
 
+	sync      *vsync.Service
+	syncStore *persistence.Sync
+	jobber    jobberIntake
+
 	stopOnce sync.Once
 	stop     func()
 }
@@ -150,11 +155,23 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	})
 	fulfillment := persistence.NewFulfillment(pool)
 	writer := resource.NewWriter(fulfillment, resource.WriterConfig{})
+	var syncer *vsync.Service // started below; resource actors only reach it after that
 	dir.Register(resource.Kind, resource.Props(&resource.Deps{
 		Store: fulfillment, Writer: writer, Clock: clk, Catalog: catalog,
 		Metrics: m, Log: log, Directory: dir,
+		SyncQueued: func(tenantID string, targets []resource.SyncTarget) {
+			for _, t := range targets {
+				syncer.Kick(tenantID, t.ConnectionID, t.Provider)
+			}
+		},
 	}))
 	bookings := resource.NewBookings(dir, catalog, fulfillment, 5*time.Second)
+	syncStore := persistence.NewSync(pool)
+	syncer, err := startSync(cfg, system, dir, syncStore, tenants, catalog, bookings, clk, m, log)
+	if err != nil {
+		return nil, err
+	}
+	jobberHooks := jobberIntake{tenants: tenants, store: syncStore, service: syncer, clock: clk, log: log}
 
 	convStore := persistence.NewConversations(pool, box)
 	var sender comms.Sender = comms.Sandbox{Log: log}
@@ -182,18 +199,21 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}))
 	disp := dispatcher{dir: dir, intake: convStore, log: log}
 
-	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.webhookToken()}, ringhttp.Deps{
-		Log:           log,
-		Tenants:       tenants,
-		Listener:      configListener{catalog: catalog, bookings: bookings, conversations: convStore},
-		Registry:      reg,
-		BookingAuth:   tenants,
-		Bookings:      bookings,
-		Appointments:  fulfillment,
-		Intake:        convStore,
-		Dispatcher:    disp,
-		Conversations: convStore,
-		Metrics:       m,
+	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
+		TwilioAuthToken: cfg.webhookToken(), JobberClientSecret: cfg.JobberClientSecret}, ringhttp.Deps{
+		Log:            log,
+		Tenants:        tenants,
+		Listener:       configListener{catalog: catalog, bookings: bookings, conversations: convStore, sync: syncer},
+		Sync:           syncAdmin{store: syncStore, catalog: catalog, service: syncer},
+		VendorWebhooks: jobberHooks,
+		Registry:       reg,
+		BookingAuth:    tenants,
+		Bookings:       bookings,
+		Appointments:   fulfillment,
+		Intake:         convStore,
+		Dispatcher:     disp,
+		Conversations:  convStore,
+		Metrics:        m,
 		Ready: func(ctx context.Context) error {
 			if system.IsStopped() {
 				return errors.New("actor system stopped")
@@ -205,9 +225,11 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		},
 	})
 	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp}
+		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp,
+		sync: syncer, syncStore: syncStore, jobber: jobberHooks}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
+			syncer.Stop()
 			dir.StopAll(10 * time.Second)
 			writer.Close()
 			outbox.Close()
@@ -228,7 +250,7 @@ func (e *engine) recover(ctx context.Context) error {
 		return fmt.Errorf("recover outbox: %w", err)
 	}
 	e.outbox.Enqueue(ids...)
-	return nil
+	return e.jobber.replay(ctx, time.Time{})
 }
 
 // redispatch hands the conversations again every envelope received before `before` (zero:
@@ -323,25 +345,37 @@ type configListener struct {
 	catalog       *tenant.Cache
 	bookings      *resource.Bookings
 	conversations *persistence.Conversations
+	sync          *vsync.Service
 }
 
 func (l configListener) TenantChanged(id string) {
 	l.catalog.Invalidate(id)
 	l.conversations.ForgetEndpoints()
 	l.bookings.TenantChanged(id)
+	l.sync.Reconcile()
 }
 
 // sweep runs, every 30 s, the engine's backstops: it expires holds whose time ran out but
 // whose actor is gone (the process that held them died; running actors expire their own on
-// time), and re-dispatches webhooks left unprocessed for more than a minute.
+// time), and re-dispatches webhooks left unprocessed for more than a minute. Every 5 s it
+// refreshes ringback_sync_backlog.
 func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
+	backlog := time.NewTicker(5 * time.Second)
+	defer backlog.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-backlog.C:
+			if err := e.sync.UpdateBacklog(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sync backlog gauge", "err", err)
+			}
 		case <-t.C:
+			if err := e.jobber.replay(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
+				log.Warn("vendor webhook re-dispatch", "err", err)
+			}
 			n, err := e.fulfillment.ExpireStale(ctx, time.Now())
 			if err != nil && ctx.Err() == nil {
 				log.Warn("hold sweeper", "err", err)
