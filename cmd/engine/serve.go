@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
+	defer startSandboxVendors(&cfg, log)()
 	eng, err := assemble(cfg, pool, box, log, clock.Real{})
 	if err != nil {
 		return err

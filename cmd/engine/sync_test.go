@@ -240,6 +240,9 @@ func TestGoogleDownBookingsGoOnAndSyncCatchesUp(t *testing.T) {
 		require.Equal(t, "done", w.syncStates(id)["acme-jobber"], "Jobber is not held up by Google")
 	}
 	require.Zero(t, w.google.EventCount(mikeCalendar))
+	require.NoError(t, w.eng.sync.UpdateBacklog(context.Background()))
+	require.Equal(t, float64(len(ids)), testutil.ToFloat64(w.eng.metrics.SyncBacklog.WithLabelValues("google")))
+	require.Zero(t, testutil.ToFloat64(w.eng.metrics.SyncBacklog.WithLabelValues("jobber")))
 
 	w.google.Heal()
 	w.clock.Advance(vsync.DefaultBackoff.Max)
@@ -446,4 +449,30 @@ func (e *testEngine) count(sql string, args ...any) int {
 	var n int
 	require.NoError(e.t, e.pool.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
+}
+
+func TestSandboxVendorsSyncWithoutOAuthApps(t *testing.T) {
+	t.Parallel()
+	cfg := Config{AdminToken: adminToken, PublicURL: "http://ringback.test"}
+	defer startSandboxVendors(&cfg, quietLog())()
+	require.Equal(t, sandboxClientID, cfg.GoogleClientID)
+	e := &testEngine{t: t, pool: pgtest.Pool(t), clock: clock.NewFake(monday0600)}
+	eng, err := assemble(cfg, e.pool, testBox(t), quietLog(), e.clock)
+	require.NoError(t, err)
+	t.Cleanup(eng.stop)
+	e.eng, e.srv = eng, newServer(t, eng.handler)
+	e.apply(withCalendar(syncedPlumber))
+
+	// Made-up refresh tokens work against the sandbox; Mike's calendar is read, so he
+	// offers slots, and a booking reaches both fakes.
+	r := e.do(http.MethodPost, "/admin/v1/tenants/acme/connections/acme-google/read-calendars", adminToken, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	h := e.hold("acme", "mike", at("09:00"), "+15125550111")
+	require.Equal(t, http.StatusCreated, h.status, "%s", h.body)
+	r = e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+h.json(t)["id"].(string)+"/confirm", bookingKey, nil)
+	require.Equal(t, http.StatusCreated, r.status)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, eng.sync.Settle(ctx))
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM fulfillment.sync_jobs WHERE state = 'done'`))
 }
