@@ -27,8 +27,10 @@ type Conversations struct {
 	// ForgetEndpoints drops it after a config apply.
 	owners sync.Map
 
-	startEnvelopes sync.Once
-	envelopes      chan envelopeReq
+	// Group commits of the hot path: webhook envelopes, outbox claims and acceptances.
+	envelopes   *group[Envelope, bool]
+	claims      *group[string, claimed]
+	acceptances *group[acceptance, struct{}]
 }
 
 type owner struct{ tenantID, pbxSecret string }
@@ -43,7 +45,11 @@ var (
 
 // NewConversations returns the conversation store; box opens PBX secrets.
 func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
-	return &Conversations{pool: pool, box: box}
+	s := &Conversations{pool: pool, box: box}
+	s.envelopes = &group[Envelope, bool]{lanes: 2, max: 256, run: s.insertEnvelopes}
+	s.claims = &group[string, claimed]{lanes: 2, max: 128, run: s.claimDeliveries}
+	s.acceptances = &group[acceptance, struct{}]{lanes: 2, max: 128, run: s.acceptDeliveries}
+	return s
 }
 
 // ErrUnknownNumber is returned for a business number no tenant owns.
@@ -87,64 +93,14 @@ type Envelope struct {
 // together share one INSERT and one commit (every webhook waits for the commit before its
 // 200, so a burst of missed calls would otherwise be a burst of commits).
 func (s *Conversations) StoreEnvelope(ctx context.Context, env Envelope) (bool, error) {
-	s.startEnvelopes.Do(func() {
-		s.envelopes = make(chan envelopeReq, 1024)
-		for range 2 {
-			go s.storeEnvelopes()
-		}
-	})
-	req := envelopeReq{env: env, done: make(chan envelopeRes, 1)}
-	select {
-	case s.envelopes <- req:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	select {
-	case r := <-req.done:
-		return r.inserted, r.err
-	case <-ctx.Done():
-		return false, ctx.Err() // it may still commit: the vendor's retry is then a duplicate
-	}
+	return s.envelopes.do(ctx, env)
 }
 
-type envelopeReq struct {
-	env  Envelope
-	done chan envelopeRes
-}
-
-type envelopeRes struct {
-	inserted bool
-	err      error
-}
-
-// storeEnvelopes commits whatever envelopes are waiting, up to 256 at a time. It runs for
-// the life of the process.
-func (s *Conversations) storeEnvelopes() {
-	batch := make([]envelopeReq, 0, 256)
-	for first := range s.envelopes {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case r := <-s.envelopes:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		inserted, err := s.insertEnvelopes(batch)
-		for i, r := range batch {
-			r.done <- envelopeRes{inserted: inserted[i], err: err}
-		}
-	}
-}
-
-func (s *Conversations) insertEnvelopes(batch []envelopeReq) ([]bool, error) {
+func (s *Conversations) insertEnvelopes(batch []Envelope) ([]bool, error) {
 	n := len(batch)
 	sources, keys, kinds, tenants, correlations, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	received := make([]time.Time, n)
-	for i, r := range batch {
-		e := r.env
+	for i, e := range batch {
 		sources[i], keys[i], kinds[i], tenants[i], correlations[i], payloads[i], received[i] = e.Source, e.Key, e.Kind, e.TenantID, e.CorrelationID, string(e.Payload), e.ReceivedAt
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -268,26 +224,55 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 // opted out of its sender meanwhile (then it becomes 'suppressed'; the one opt-out
 // confirmation itself is exempt). ok is false when there is nothing to send: the delivery
 // is already past pending (sent by another worker, or suppressed).
-func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (d comms.Delivery, ok bool, err error) {
-	var trigger *time.Time
-	err = s.pool.QueryRow(ctx, `
+func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (comms.Delivery, bool, error) {
+	c, err := s.claims.do(ctx, id)
+	return c.d, c.ok, err
+}
+
+type claimed struct {
+	d  comms.Delivery
+	ok bool
+}
+
+// claimDeliveries claims the pending deliveries among ids in one statement. An id asked
+// for twice in one batch is claimed by its first request only.
+func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
 		UPDATE conversation.deliveries d SET
 			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
 				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
 			attempts = d.attempts + 1, updated_at = now()
-		WHERE d.client_message_id = $1 AND d.status = 'pending'
-		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at`, id).
-		Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, false, nil
-	}
+		WHERE d.client_message_id = ANY($1) AND d.status = 'pending'
+		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at`, ids)
 	if err != nil {
-		return d, false, err
+		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	if trigger != nil {
-		d.TriggerAt = *trigger
+	got := map[string]comms.Delivery{}
+	for rows.Next() {
+		var d comms.Delivery
+		var trigger *time.Time
+		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		if trigger != nil {
+			d.TriggerAt = *trigger
+		}
+		got[d.ClientMessageID] = d
 	}
-	return d, d.Status == "sending", nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	out := make([]claimed, len(ids))
+	for i, id := range ids {
+		if d, ok := got[id]; ok {
+			out[i] = claimed{d: d, ok: d.Status == "sending"}
+			delete(got, id)
+		}
+	}
+	return out, nil
 }
 
 // DeliveryAccepted records the provider's acceptance (sid, status) of a delivery.
@@ -296,18 +281,38 @@ func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (d comms.D
 // on the sid, shared with ApplyReceipt, makes the two see each other: whichever runs
 // second finds what the first wrote.
 func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) error {
-	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
-	lockSid(b, sid)
-	b.Queue(`UPDATE conversation.deliveries SET provider_sid = NULLIF($2, ''), updated_at = now(),
-			status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
-				WHERE $2 <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = $2
-				  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank($3)
-				ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), $3)
-		WHERE client_message_id = $1`, id, sid, status)
-	if sid != "" {
-		b.Queue(`UPDATE conversation.messages SET provider_sid = $2 WHERE client_message_id = $1`, id, sid)
+	_, err := s.acceptances.do(ctx, acceptance{id: id, sid: sid, status: status})
+	return err
+}
+
+type acceptance struct{ id, sid, status string }
+
+// acceptDeliveries records provider acceptances in one transaction. Each provider sid's
+// advisory lock is taken first, in sorted order (receipts take one each, so no cycle), so
+// a receipt for one of them waits and then sees the sid.
+func (s *Conversations) acceptDeliveries(batch []acceptance) ([]struct{}, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ids, sids, statuses := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
+	for i, a := range batch {
+		ids[i], sids[i], statuses[i] = a.id, a.sid, a.status
 	}
-	return s.pool.SendBatch(ctx, b).Close()
+	b := &pgx.Batch{} // one implicit transaction: the locks hold until its end
+	b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(sid, 7215002))
+		FROM (SELECT DISTINCT sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY sid) s`, sids)
+	b.Queue(`UPDATE conversation.deliveries d SET provider_sid = NULLIF(u.sid, ''), updated_at = now(),
+			status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
+				WHERE u.sid <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = u.sid
+				  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank(u.status)
+				ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), u.status)
+		FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, sid, status)
+		WHERE d.client_message_id = u.id`, ids, sids, statuses)
+	b.Queue(`UPDATE conversation.messages m SET provider_sid = u.sid
+		FROM unnest($1::text[], $2::text[]) AS u(id, sid) WHERE m.client_message_id = u.id AND u.sid <> ''`, ids, sids)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("record sends: %w", err)
+	}
+	return make([]struct{}, len(batch)), nil
 }
 
 // lockSid queues a transaction-scoped lock on a provider sid; every later statement of
