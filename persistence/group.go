@@ -10,8 +10,8 @@ import (
 // requests, so Postgres sees a few large transactions instead of a commit per request;
 // when idle a request goes alone at once (no timer, no added latency).
 type group[Req, Res any] struct {
-	lanes int                                // concurrent calls
-	max   int                                // requests per call
+	lanes int                              // concurrent calls
+	max   int                              // requests per call
 	run   func(batch []Req) ([]Res, error) // one result per request, in order
 
 	start sync.Once
