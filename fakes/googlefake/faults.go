@@ -70,36 +70,11 @@ func MalformedJSON() Fault { return Fault{Malformed: true} }
 
 // FailNext queues f for the next n API requests, after the faults queued before; the
 // queue takes precedence over FailAlways.
-func (s *Server) FailNext(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.nextFaults = append(s.nextFaults, f)
-	}
-}
+func (s *Server) FailNext(n int, f Fault) { s.faults.FailNext(n, f) }
 
 // FailAlways makes every API request suffer f once the FailNext queue is empty, until
 // Heal. The zero Fault switches it off.
-func (s *Server) FailAlways(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.alwaysFault = f
-}
+func (s *Server) FailAlways(f Fault) { s.faults.FailAlways(f) }
 
 // Heal clears the FailNext queue and FailAlways.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.nextFaults = nil
-	s.alwaysFault = Fault{}
-}
-
-// takeFault returns the fault for the request now arriving. The caller holds s.mu.
-func (s *Server) takeFault() Fault {
-	if len(s.nextFaults) > 0 {
-		f := s.nextFaults[0]
-		s.nextFaults = s.nextFaults[1:]
-		return f
-	}
-	return s.alwaysFault
-}
+func (s *Server) Heal() { s.faults.Heal() }

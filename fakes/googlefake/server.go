@@ -26,6 +26,8 @@ import (
 	"google.golang.org/api/calendar/v3"
 
 	"ringback/fakes/oauthfake"
+
+	inject "ringback/fakes/internal/fault"
 )
 
 // ErrClosed is returned by WaitForCalls once the server is closed.
@@ -61,15 +63,14 @@ type Server struct {
 	done      chan struct{}    // closed by Close: ends held answers
 	closeOnce sync.Once
 
-	mu          sync.Mutex
-	calendars   map[string]*calendarState
-	removed     map[string]bool
-	seq         int64                // bumped by every change; etags and sync tokens
-	syncTokens  map[string]syncPoint // token → where it was issued
-	calls       []Call
-	arrived     chan struct{} // closed and replaced whenever a call arrives
-	nextFaults  []Fault
-	alwaysFault Fault
+	mu         sync.Mutex
+	calendars  map[string]*calendarState
+	removed    map[string]bool
+	seq        int64                // bumped by every change; etags and sync tokens
+	syncTokens map[string]syncPoint // token → where it was issued
+	calls      []Call
+	arrived    chan struct{} // closed and replaced whenever a call arrives
+	faults     inject.Queue[Fault]
 }
 
 type calendarState struct {
@@ -290,7 +291,7 @@ func (s *Server) route(m Method, h func(*http.Request) (int, any)) http.HandlerF
 	return func(w http.ResponseWriter, r *http.Request) {
 		f := s.arrive(m, r)
 		if f.Status != 0 {
-			s.hold(r, f.Delay)
+			inject.Hold(r.Context(), s.done, f.Delay)
 			if f.RetryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
 			}
@@ -309,7 +310,7 @@ func (s *Server) route(m Method, h func(*http.Request) (int, any)) http.HandlerF
 			return
 		}
 		status, body := h(r)
-		s.hold(r, f.Delay)
+		inject.Hold(r.Context(), s.done, f.Delay)
 		write(w, status, body, f.Malformed)
 	}
 }
@@ -323,21 +324,7 @@ func (s *Server) arrive(m Method, r *http.Request) Fault {
 	})
 	close(s.arrived)
 	s.arrived = make(chan struct{})
-	return s.takeFault()
-}
-
-// hold delays an answer by d, or until the client gives up or the server closes.
-func (s *Server) hold(r *http.Request, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	case <-s.done:
-	}
+	return s.faults.Take()
 }
 
 // envelope is Google's JSON error answer.

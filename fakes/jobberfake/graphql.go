@@ -7,8 +7,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
+
+	inject "ringback/fakes/internal/fault"
 )
 
 // maxRequest bounds a request body.
@@ -73,7 +74,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 
 	fault := s.takeFault(op)
 	if fault.Status != 0 && !fault.Commit {
-		s.hold(r, fault.Delay)
+		inject.Hold(r.Context(), s.done, fault.Delay)
 		writeFault(w, fault)
 		return
 	}
@@ -114,7 +115,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	s.hold(r, fault.Delay)
+	inject.Hold(r.Context(), s.done, fault.Delay)
 	switch {
 	case fault.Status != 0:
 		writeFault(w, fault)
@@ -139,20 +140,6 @@ func rootField(query string) string {
 		end = len(rest)
 	}
 	return rest[:end]
-}
-
-// hold delays an answer by d, or until the client gives up or the server closes.
-func (s *Server) hold(r *http.Request, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	case <-s.done:
-	}
 }
 
 func writeFault(w http.ResponseWriter, f Fault) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	inject "ringback/fakes/internal/fault"
 )
 
 const apiVersion = "2010-04-01"
@@ -20,9 +22,9 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // createMessage serves POST /2010-04-01/Accounts/{AccountSid}/Messages.json.
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
-	fault := s.takeFault()
+	fault := s.faults.Take()
 	if fault.Status != 0 {
-		s.hold(r, fault.Delay)
+		inject.Hold(r.Context(), s.done, fault.Delay)
 		writeFault(w, fault)
 		return
 	}
@@ -56,7 +58,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 
 	m = s.accept(m)
-	s.hold(r, fault.Delay)
+	inject.Hold(r.Context(), s.done, fault.Delay)
 	if fault.Malformed {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
@@ -122,20 +124,6 @@ func (s *Server) accept(m Message) Message {
 	close(s.arrived)
 	s.arrived = make(chan struct{})
 	return m
-}
-
-// hold delays an answer by d, or until the client gives up or the server closes.
-func (s *Server) hold(r *http.Request, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	case <-s.done:
-	}
 }
 
 // messageResource is Twilio's v2010 Message resource as JSON, nulls included.

@@ -20,6 +20,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	inject "ringback/fakes/internal/fault"
 )
 
 // ErrClosed is returned by WaitForMessages once the server is closed.
@@ -66,8 +68,7 @@ type Server struct {
 	requests      int
 	messages      []Message
 	arrived       chan struct{} // closed and replaced whenever a message is accepted
-	nextFaults    []Fault
-	alwaysFault   Fault
+	faults        inject.Queue[Fault]
 	optedOut      map[string]bool
 	endings       map[string]ending
 	order         []string // nil: the default sequence for the recipient
