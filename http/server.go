@@ -60,6 +60,7 @@ type Deps struct {
 	// Sync serves connection health; VendorWebhooks takes Jobber's webhooks.
 	Sync           SyncAdmin
 	VendorWebhooks VendorWebhooks
+	Events         EventExport // the analytics event log's export
 	// Ready reports whether the engine can do its work (Postgres answers, actors run).
 	Ready func(ctx context.Context) error
 }
@@ -98,6 +99,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	s.routeBooking()
 	s.routeWebhooks()
 	s.routeSync()
+	s.routeEvents()
 	return s
 }
 

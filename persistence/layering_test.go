@@ -3,6 +3,7 @@ package persistence_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,4 +36,33 @@ func TestStoresNeverNameTheOtherContextsSchema(t *testing.T) {
 		}
 	}
 	require.Positive(t, checked, "no store files found to check")
+}
+
+// TestAnalyticsSQLStaysInItsStore: the event log (schema analytics) is written and read by
+// analytics.go alone, and that store names neither domain schema, so the log can never
+// become a back door for joining them. SQL names are lowercase after the dot; Go
+// identifiers of the analytics package (analytics.Event) are not.
+func TestAnalyticsSQLStaysInItsStore(t *testing.T) {
+	t.Parallel()
+	sqlName := func(schema string) *regexp.Regexp { return regexp.MustCompile(`\b` + schema + `\.[a-z_"]`) }
+	analyticsSQL, domainSQL := sqlName("analytics"), sqlName("(conversation|fulfillment)")
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	sawStore := false
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(src), "\n") {
+			if f == "analytics.go" {
+				sawStore = true
+				require.False(t, domainSQL.MatchString(line), "%s:%d names a domain schema: %s", f, i+1, line)
+			} else {
+				require.False(t, analyticsSQL.MatchString(line), "%s:%d names the analytics schema: %s", f, i+1, line)
+			}
+		}
+	}
+	require.True(t, sawStore, "analytics.go not found")
 }

@@ -1,0 +1,4 @@
+package analytics
+
+// Schema exposes the kind → data type table to the tests of the docs.
+var Schema = schema
