@@ -57,8 +57,12 @@ run: build db $(SECRET_FILE) ## build and start the engine with the demo tenant 
 	echo "engine: ready on http://$$ENGINE_ADDR — try: curl -H 'Authorization: Bearer $$ADMIN_TOKEN' http://$$ENGINE_ADDR/admin/v1/tenants/acme-plumbing"; \
 	wait $$pid
 
+.PHONY: prom
+prom: ## make promtool and prometheus available for the tests (installs Debian's prometheus package, as root, when missing)
+	@scripts/prom.sh >/dev/null
+
 .PHONY: test
-test: db ## run the whole suite with the race detector against a real Postgres
+test: db prom ## run the whole suite with the race detector against a real Postgres and a real Prometheus
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -race -count=1 ./...
 
 .PHONY: lint

@@ -1,33 +1,51 @@
 // Package metrics defines Ringback's Prometheus metrics. Their names and labels are part
-// of the external contract (contract.md, "Metrics"); everything registers on a registry the
-// engine owns, never on the global one.
+// of the external contract (contract.md, "Metrics"; docs/OBSERVABILITY.md lists them all);
+// everything registers on a registry the engine owns, never on the global one.
 package metrics
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// AllTenants is the tenant label value of every series when per-tenant labels are off.
+// The underscore keeps it apart from every real tenant id ([a-z0-9-]).
+const AllTenants = "_all"
+
 // Metrics are the engine's instruments. A nil *Metrics is not valid; tests use New with a
 // fresh registry.
 type Metrics struct {
-	// perTenant false replaces every tenant label value with "_all", bounding cardinality.
+	// perTenant false replaces every tenant label value with AllTenants, bounding cardinality.
 	perTenant bool
 
-	AutoSMSLatency     *prometheus.HistogramVec // tenant
-	Webhooks           *prometheus.CounterVec   // source, kind, result
-	Bookings           *prometheus.CounterVec   // tenant, outcome
-	HoldsActive        prometheus.Gauge
-	SMSDeliveries      *prometheus.CounterVec // status
-	SyncJobs           *prometheus.CounterVec // provider, outcome
-	SyncBacklog        *prometheus.GaugeVec   // provider
+	AutoSMSLatency *prometheus.HistogramVec // tenant
+	Webhooks       *prometheus.CounterVec   // source, kind, result
+	Bookings       *prometheus.CounterVec   // tenant, outcome
+	HoldsActive    prometheus.Gauge
+	SMSDeliveries  *prometheus.CounterVec // status
+	SyncJobs       *prometheus.CounterVec // provider, outcome
+	SyncBacklog    *prometheus.GaugeVec   // provider
+	// SyncBacklogAge is how long the oldest pending sync job of a provider has waited.
+	SyncBacklogAge     *prometheus.GaugeVec   // provider
 	ActorRestarts      *prometheus.CounterVec // kind
-	ClaimConflictsInDB *prometheus.CounterVec // kind: a live-claim overlap refused by Postgres, not by the actor
+	ClaimConflictsInDB *prometheus.CounterVec // operation: a live-claim overlap refused by Postgres, not by the actor
+	// SyncConnections counts vendor connections by provider and state (active, parked,
+	// reconnect_needed); set from Postgres by whoever refreshes ringback_sync_backlog.
+	SyncConnections *prometheus.GaugeVec // provider, state
+
+	// ActorMessages and ActorMessageSeconds are fed by the actors' receive middleware
+	// through Actor(kind), never directly.
+	ActorMessages       *prometheus.CounterVec   // kind
+	ActorMessageSeconds *prometheus.HistogramVec // kind
+	actors              map[string]*ActorKind
 }
 
 // Options tune the instruments.
 type Options struct {
-	// TenantLabels keeps per-tenant label values (default true). Off, every tenant is "_all".
+	// TenantLabels keeps per-tenant label values. Off (the zero value), every tenant label
+	// is AllTenants; the engine turns it on unless METRICS_TENANT_LABELS says false.
 	TenantLabels bool
 }
 
@@ -65,6 +83,10 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "ringback_sync_backlog",
 			Help: "Sync jobs waiting to be worked, by provider.",
 		}, []string{"provider"}),
+		SyncBacklogAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ringback_sync_backlog_oldest_seconds",
+			Help: "Age of the oldest pending sync job, by provider (0 when none is pending).",
+		}, []string{"provider"}),
 		ActorRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ringback_actor_restarts_total",
 			Help: "Actor restarts by supervisors, by actor kind.",
@@ -73,23 +95,62 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "ringback_claim_conflicts_in_db_total",
 			Help: "Claims refused by Postgres's overlap constraint after the actor accepted them (two activations of one resource). Each is a bug caught, never a double booking.",
 		}, []string{"operation"}),
+		SyncConnections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ringback_sync_connections",
+			Help: "Vendor connections by provider and state (active, parked, reconnect_needed). Parked and reconnect_needed ones wait for a person.",
+		}, []string{"provider", "state"}),
+		ActorMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringback_actor_messages_total",
+			Help: "Messages actors finished receiving (lifecycle messages included), by actor kind.",
+		}, []string{"kind"}),
+		ActorMessageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ringback_actor_message_seconds",
+			Help: "Time an actor spent in Receive for one message, by actor kind.",
+			Buckets: []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+				0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"kind"}),
+		actors: map[string]*ActorKind{},
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AutoSMSLatency, m.Webhooks, m.Bookings, m.HoldsActive, m.SMSDeliveries,
-		m.SyncJobs, m.SyncBacklog, m.ActorRestarts, m.ClaimConflictsInDB,
+		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.ActorRestarts, m.ClaimConflictsInDB, m.SyncConnections,
+		m.ActorMessages, m.ActorMessageSeconds,
 	)
-	for _, k := range []string{"conversation", "resource", "sync"} {
+	for _, k := range []string{"conversation", "resource", "sync"} { // every actor kind
 		m.ActorRestarts.WithLabelValues(k)
+		ak := &ActorKind{
+			Messages: m.ActorMessages.WithLabelValues(k),
+			Seconds:  m.ActorMessageSeconds.WithLabelValues(k),
+		}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "ringback_actor_mailbox_messages",
+			Help:        "User messages waiting in the mailboxes of live actors, summed by actor kind (read at scrape time).",
+			ConstLabels: prometheus.Labels{"kind": k},
+		}, func() float64 { return float64(ak.mailboxes.sum()) }))
+		m.actors[k] = ak
+	}
+	for _, s := range []string{"queued", "sent", "delivered", "undelivered", "failed", "sandbox"} {
+		m.SMSDeliveries.WithLabelValues(s)
 	}
 	return m
+}
+
+// Actor returns the instruments of an actor kind (conversation, resource or sync); any
+// other kind is a wiring mistake and panics, like a duplicate registration does.
+func (m *Metrics) Actor(kind string) *ActorKind {
+	k, ok := m.actors[kind]
+	if !ok {
+		panic(fmt.Sprintf("metrics: unknown actor kind %q (want conversation, resource or sync)", kind))
+	}
+	return k
 }
 
 // Tenant is the label value to use for tenant id.
 func (m *Metrics) Tenant(id string) string {
 	if !m.perTenant {
-		return "_all"
+		return AllTenants
 	}
 	return id
 }

@@ -90,21 +90,22 @@ func (s *Sync) finish(ctx context.Context, seq int64, state, reason string, runA
 	return err
 }
 
-// Backlog counts pending jobs per provider.
-func (s *Sync) Backlog(ctx context.Context) (map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT provider, count(*) FROM fulfillment.sync_jobs WHERE state = 'pending' GROUP BY provider`)
+// Backlog counts pending jobs per provider, with the oldest one's creation time.
+func (s *Sync) Backlog(ctx context.Context) (map[string]vsync.Backlog, error) {
+	rows, err := s.pool.Query(ctx, `SELECT provider, count(*), min(created_at) FROM fulfillment.sync_jobs
+		WHERE state = 'pending' GROUP BY provider`)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int{}
 	defer rows.Close()
+	out := map[string]vsync.Backlog{}
 	for rows.Next() {
 		var p string
-		var n int
-		if err := rows.Scan(&p, &n); err != nil {
+		var b vsync.Backlog
+		if err := rows.Scan(&p, &b.Pending, &b.Oldest); err != nil {
 			return nil, err
 		}
-		out[p] = n
+		out[p] = b
 	}
 	return out, rows.Err()
 }

@@ -93,7 +93,7 @@ func Props(deps *Deps) actors.PropsFunc {
 		endpoint, phone, _ := strings.Cut(identity, "/")
 		return actor.PropsFromProducer(func() actor.Actor {
 			return &Actor{deps: deps, identity: identity, endpoint: endpoint, phone: phone}
-		}, actor.WithGuardian(guardian))
+		}, actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics))
 	}
 }
 

@@ -62,7 +62,7 @@ func Props(deps *Deps) actors.PropsFunc {
 		tenantID, resourceID, _ := strings.Cut(identity, "/")
 		return actor.PropsFromProducer(func() actor.Actor {
 			return &Actor{deps: deps, identity: identity, tenantID: tenantID, resourceID: resourceID}
-		}, actor.WithGuardian(guardian))
+		}, actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics))
 	}
 }
 

@@ -29,6 +29,12 @@ type Connection struct {
 
 func (c Connection) key() string { return c.TenantID + "/" + c.ID }
 
+// Backlog is a provider's pending jobs: how many, and when the oldest was queued.
+type Backlog struct {
+	Pending int
+	Oldest  time.Time
+}
+
 // Store is what the sync actors need of Postgres.
 type Store interface {
 	Connections(ctx context.Context, provider string) ([]Connection, error)
@@ -42,7 +48,7 @@ type Store interface {
 	JobDone(ctx context.Context, seq int64, at time.Time) error
 	JobRetry(ctx context.Context, seq int64, reason string, runAfter, at time.Time) error
 	JobFailed(ctx context.Context, seq int64, reason string, at time.Time) error
-	Backlog(ctx context.Context) (map[string]int, error)
+	Backlog(ctx context.Context) (map[string]Backlog, error)
 
 	FindAppointment(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
 	Refs(tenantID, connID string, appointmentID uuid.UUID) Refs

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 
+	"ringback/actors"
 	"ringback/actors/resource"
 	"ringback/clock"
 	"ringback/metrics"
@@ -165,7 +166,7 @@ func (s *supervisor) reconcile(ctx actor.Context) {
 		conn, parent, deps := c, ctx.Self(), s.deps
 		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 			return &child{deps: deps, conn: conn, flight: flight, parent: parent}
-		}), k)
+		}, actors.Instrument("sync", deps.Metrics)), k)
 		if err != nil {
 			s.deps.Log.Warn("sync: spawning a connection failed", "connection", k, "err", err)
 			continue
@@ -226,7 +227,8 @@ func Start(system *actor.ActorSystem, deps Deps) (*Service, error) {
 				}
 			},
 		}
-		props := actor.PropsFromProducer(func() actor.Actor { return sup }, actor.WithSupervisor(sup.strategy))
+		props := actor.PropsFromProducer(func() actor.Actor { return sup }, actor.WithSupervisor(sup.strategy),
+			actors.Instrument("sync", deps.Metrics))
 		pid, err := system.Root.SpawnNamed(props, "sync-"+provider)
 		if err != nil {
 			s.Stop()
@@ -331,14 +333,36 @@ func (s *Service) Running(ctx context.Context) (map[string][]string, error) {
 	return out, nil
 }
 
-// UpdateBacklog sets ringback_sync_backlog from Postgres.
+// UpdateBacklog sets the sync gauges from Postgres: pending jobs and the oldest one's
+// age per provider, and connections per provider and state.
 func (s *Service) UpdateBacklog(ctx context.Context) error {
-	n, err := s.deps.Store.Backlog(ctx)
+	backlog, err := s.deps.Store.Backlog(ctx)
 	if err != nil {
 		return err
 	}
+	conns, err := s.deps.Store.Connections(ctx, "")
+	if err != nil {
+		return err
+	}
+	byState := map[string]map[ConnState]int{}
+	for _, c := range conns {
+		if byState[c.Provider] == nil {
+			byState[c.Provider] = map[ConnState]int{}
+		}
+		byState[c.Provider][c.State]++
+	}
+	now := s.deps.Clock.Now()
 	for p := range s.supervisors {
-		s.deps.Metrics.SyncBacklog.WithLabelValues(p).Set(float64(n[p]))
+		b := backlog[p]
+		age := 0.0
+		if b.Pending > 0 {
+			age = max(0, now.Sub(b.Oldest).Seconds())
+		}
+		s.deps.Metrics.SyncBacklog.WithLabelValues(p).Set(float64(b.Pending))
+		s.deps.Metrics.SyncBacklogAge.WithLabelValues(p).Set(age)
+		for _, st := range []ConnState{Active, Parked, ReconnectNeeded} {
+			s.deps.Metrics.SyncConnections.WithLabelValues(p, string(st)).Set(float64(byState[p][st]))
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ type Config struct {
 
 	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn, error
 	LogFormat string     // LOG_FORMAT: text (default) or json
+
+	// MetricsAllTenants is METRICS_TENANT_LABELS set to "false" or "0" (default "true"):
+	// every `tenant` label value becomes "_all", bounding series with many tenants.
+	MetricsAllTenants bool
 
 	// GCPercent is the garbage collector's target when GOGC is unset: 400, because the
 	// engine's live heap is small and measured (BenchmarkMissedCalls) GC was a fifth of its
@@ -96,6 +101,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
+	tenantLabels := env("METRICS_TENANT_LABELS", "true")
+	on, err := strconv.ParseBool(tenantLabels)
+	if err != nil {
+		return c, fmt.Errorf("METRICS_TENANT_LABELS %q: want true or false", tenantLabels)
+	}
+	c.MetricsAllTenants = !on
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
 	}

@@ -142,7 +142,8 @@ type engine struct {
 // write they issued), then the actor system.
 func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) (*engine, error) {
 	reg := prometheus.NewRegistry()
-	m := metrics.New(reg, metrics.Options{TenantLabels: true})
+	m := metrics.New(reg, metrics.Options{TenantLabels: !cfg.MetricsAllTenants})
+	reg.MustRegister(metrics.NewDBPoolCollector(pool))
 
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(&minLevel{Handler: log.Handler(), min: slog.LevelWarn}).With("component", "protoactor")

@@ -243,6 +243,9 @@ func TestGoogleDownBookingsGoOnAndSyncCatchesUp(t *testing.T) {
 	require.NoError(t, w.eng.sync.UpdateBacklog(context.Background()))
 	require.Equal(t, float64(len(ids)), testutil.ToFloat64(w.eng.metrics.SyncBacklog.WithLabelValues("google")))
 	require.Zero(t, testutil.ToFloat64(w.eng.metrics.SyncBacklog.WithLabelValues("jobber")))
+	require.Positive(t, testutil.ToFloat64(w.eng.metrics.SyncBacklogAge.WithLabelValues("google")))
+	require.Zero(t, testutil.ToFloat64(w.eng.metrics.SyncBacklogAge.WithLabelValues("jobber")))
+	require.Equal(t, 1.0, testutil.ToFloat64(w.eng.metrics.SyncConnections.WithLabelValues("google", "active")))
 
 	w.google.Heal()
 	w.clock.Advance(vsync.DefaultBackoff.Max)
@@ -364,6 +367,9 @@ func TestInvalidGrantParksOnlyThatConnection(t *testing.T) {
 	require.Equal(t, "reconnect_needed", conns["acme-jobber"]["state"])
 	require.Equal(t, "active", conns["acme-google"]["state"])
 	require.EqualValues(t, 1, conns["acme-jobber"]["pending_jobs"])
+	require.NoError(t, w.eng.sync.UpdateBacklog(context.Background()))
+	require.Equal(t, 1.0, testutil.ToFloat64(w.eng.metrics.SyncConnections.WithLabelValues("jobber", "reconnect_needed")))
+	require.Zero(t, testutil.ToFloat64(w.eng.metrics.SyncConnections.WithLabelValues("jobber", "active")))
 
 	// Reconnecting (new credentials) resumes it and the backlog drains.
 	w.jobber.OAuth().AddRefreshToken("rt-jobber-2")
