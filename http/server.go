@@ -40,6 +40,9 @@ type Config struct {
 	TwilioAuthToken string
 	// JobberClientSecret validates Jobber webhooks; empty refuses them all.
 	JobberClientSecret string
+	// MaxInFlight bounds the webhook and the booking API requests served at once, each
+	// (default 512); past it they are answered 503 with Retry-After.
+	MaxInFlight int
 }
 
 // Deps are the server's collaborators; cmd/engine plugs in the concrete types.
@@ -77,7 +80,15 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 512
+	}
 	s := &Server{cfg: cfg, deps: deps, router: mux.NewRouter()}
+	s.router.Use(newShedder(cfg.MaxInFlight, func(class string) {
+		if deps.Metrics != nil {
+			deps.Metrics.RequestsShed.WithLabelValues(class).Inc()
+		}
+	}).middleware)
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Type: problemBase + "not-found", Title: "Not Found", Status: http.StatusNotFound, Detail: "no such route"})
 	})

@@ -27,6 +27,8 @@ type Metrics struct {
 	SMSDeliveries  *prometheus.CounterVec // status
 	SyncJobs       *prometheus.CounterVec // provider, outcome
 	SyncBacklog    *prometheus.GaugeVec   // provider
+	// RequestsShed counts requests answered 503 because the engine was at capacity.
+	RequestsShed *prometheus.CounterVec // class: webhooks, booking
 	// SyncBacklogAge is how long the oldest pending sync job of a provider has waited.
 	SyncBacklogAge     *prometheus.GaugeVec   // provider
 	ActorRestarts      *prometheus.CounterVec // kind
@@ -83,6 +85,10 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "ringback_sync_backlog",
 			Help: "Sync jobs waiting to be worked, by provider.",
 		}, []string{"provider"}),
+		RequestsShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringback_requests_shed_total",
+			Help: "Requests answered 503 with nothing stored because the engine was at capacity (MAX_INFLIGHT), by class: webhooks, booking.",
+		}, []string{"class"}),
 		SyncBacklogAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ringback_sync_backlog_oldest_seconds",
 			Help: "Age of the oldest pending sync job, by provider (0 when none is pending).",
@@ -115,7 +121,7 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AutoSMSLatency, m.Webhooks, m.Bookings, m.HoldsActive, m.SMSDeliveries,
-		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.ActorRestarts, m.ClaimConflictsInDB, m.SyncConnections,
+		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.RequestsShed, m.ActorRestarts, m.ClaimConflictsInDB, m.SyncConnections,
 		m.ActorMessages, m.ActorMessageSeconds,
 	)
 	for _, k := range []string{"conversation", "resource", "sync"} { // every actor kind
@@ -133,6 +139,9 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 	}
 	for _, s := range []string{"queued", "sent", "delivered", "undelivered", "failed", "sandbox"} {
 		m.SMSDeliveries.WithLabelValues(s)
+	}
+	for _, c := range []string{"webhooks", "booking"} {
+		m.RequestsShed.WithLabelValues(c)
 	}
 	return m
 }

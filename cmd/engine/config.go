@@ -41,6 +41,10 @@ type Config struct {
 	// every `tenant` label value becomes "_all", bounding series with many tenants.
 	MetricsAllTenants bool
 
+	// MaxInFlight is MAX_INFLIGHT: webhook and booking API requests served at once, each
+	// (default 512); past it they are answered 503 with Retry-After, nothing stored.
+	MaxInFlight int
+
 	// GCPercent is the garbage collector's target when GOGC is unset: 400, because the
 	// engine's live heap is small and measured (BenchmarkMissedCalls) GC was a fifth of its
 	// CPU at 100; 0 leaves Go's setting alone (GOGC set).
@@ -107,6 +111,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("METRICS_TENANT_LABELS %q: want true or false", tenantLabels)
 	}
 	c.MetricsAllTenants = !on
+	if v := env("MAX_INFLIGHT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("MAX_INFLIGHT %q: want a positive number", v)
+		}
+		c.MaxInFlight = n
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
 	}

@@ -27,10 +27,16 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 	require.Equal(t, "https://ringback.example", c.PublicURL, "the trailing slash would break signatures")
 	require.Zero(t, c.GCPercent, "GOGC set: leave Go's setting alone")
 
+	c, err = loadConfig(env(map[string]string{"MAX_INFLIGHT": "64"}))
+	require.NoError(t, err)
+	require.Equal(t, 64, c.MaxInFlight)
+
 	for _, bad := range []map[string]string{
 		{"PUBLIC_URL": "ringback.example"},
 		{"LOG_LEVEL": "loud"},
 		{"LOG_FORMAT": "xml"},
+		{"MAX_INFLIGHT": "0"},
+		{"MAX_INFLIGHT": "lots"},
 	} {
 		_, err := loadConfig(env(bad))
 		require.Error(t, err, "%v", bad)
