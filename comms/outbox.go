@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/comms/twilio"
 	"ringback/metrics"
@@ -27,6 +28,7 @@ type Delivery struct {
 	Status          string
 	Attempts        int
 	TriggerAt       time.Time // when the webhook behind an auto-reply arrived; zero otherwise
+	ConversationID  string    // the conversation that decided it (the subject of its events)
 }
 
 // Store is what the outbox needs of Postgres.
@@ -34,7 +36,9 @@ type Store interface {
 	// ClaimDelivery moves a pending delivery to sending (ok) or to suppressed when its
 	// recipient opted out meanwhile (not ok); not ok also when it is not pending.
 	ClaimDelivery(ctx context.Context, id string) (Delivery, bool, error)
-	DeliveryAccepted(ctx context.Context, id, sid, status string) error
+	// DeliveryAccepted records the provider's acceptance and returns the status stored:
+	// status, or a later one a receipt that arrived first had already reported.
+	DeliveryAccepted(ctx context.Context, id, sid, status string) (string, error)
 	DeliveryFailed(ctx context.Context, id string, code int) error
 	DeliveryRetry(ctx context.Context, id string, at time.Time, code int) error
 	// DeliveryDeferred puts a claimed delivery back to pending without counting the claim
@@ -56,6 +60,9 @@ type Config struct {
 	StatusCallback string
 	// OnOptedOut is told when the provider refuses a send because the recipient opted out.
 	OnOptedOut func(tenantID, from, to string)
+	// Events receives a delivery.status each time a delivery moves forward here (accepted,
+	// refused, suppressed), once that is recorded in Postgres (nil: analytics.Nop{}).
+	Events analytics.Recorder
 }
 
 // Outbox sends committed deliveries.
@@ -88,6 +95,9 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 	}
 	if cfg.RateFor == nil {
 		cfg.RateFor = func(string) float64 { return 1 }
+	}
+	if cfg.Events == nil {
+		cfg.Events = analytics.Nop{}
 	}
 	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
 		queue: make(chan string, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}}
@@ -223,6 +233,7 @@ func (o *Outbox) deliver(id string) {
 	if !ok {
 		if d.Status == "suppressed" {
 			o.log.Info("outbox: recipient opted out before the send; suppressed", "delivery", id)
+			o.recordStatus(d, "suppressed", 0, o.clock.Now())
 		}
 		return
 	}
@@ -244,8 +255,10 @@ func (o *Outbox) deliver(id string) {
 	now = o.clock.Now()
 	switch {
 	case err == nil:
-		if err := o.store.DeliveryAccepted(ctx, id, sent.SID, sent.Status); err != nil {
+		if status, err := o.store.DeliveryAccepted(ctx, id, sent.SID, sent.Status); err != nil {
 			o.log.Error("outbox: recording the send failed", "delivery", id, "err", err)
+		} else if status != "" {
+			o.recordStatus(d, statusLabel(status), 0, now)
 		}
 		o.metrics.SMSDeliveries.WithLabelValues(statusLabel(sent.Status)).Inc()
 		if !d.TriggerAt.IsZero() {
@@ -255,6 +268,8 @@ func (o *Outbox) deliver(id string) {
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
 		if err := o.store.DeliveryFailed(ctx, id, 21610); err != nil {
 			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+		} else {
+			o.recordStatus(d, "failed", 21610, now)
 		}
 		if o.cfg.OnOptedOut != nil {
 			o.cfg.OnOptedOut(d.TenantID, d.From, d.To)
@@ -271,8 +286,26 @@ func (o *Outbox) deliver(id string) {
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
 		if err := o.store.DeliveryFailed(ctx, id, 0); err != nil {
 			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+		} else {
+			var se *twilio.SendError
+			code := 0
+			if errors.As(err, &se) {
+				code = se.Code
+			}
+			o.recordStatus(d, "failed", code, now)
 		}
 	}
+}
+
+// recordStatus reports a delivery's new status, which it reached at `at`, to the event
+// log. A send's status is stamped with the provider's answer, before it is stored: a
+// receipt applied once it is stored is recorded later and may reach the log first, but
+// its occurred_at is never earlier.
+func (o *Outbox) recordStatus(d Delivery, status string, code int, at time.Time) {
+	o.cfg.Events.Record(analytics.Event{TenantID: d.TenantID, Kind: analytics.DeliveryStatus, OccurredAt: at,
+		Subject: d.ConversationID, Data: analytics.DeliveryStatusData{
+			ClientMessageID: d.ClientMessageID, MessageKind: d.Kind, Status: status, ErrorCode: code,
+		}})
 }
 
 // backoff is capped exponential with full jitter: about 1s, 2s, 4s … up to 5 minutes.

@@ -30,7 +30,7 @@ type Conversations struct {
 	// Group commits of the hot path: webhook envelopes, outbox claims and acceptances.
 	envelopes   *group[Envelope, bool]
 	claims      *group[string, claimed]
-	acceptances *group[acceptance, struct{}]
+	acceptances *group[acceptance, string]
 }
 
 type owner struct{ tenantID, pbxSecret string }
@@ -48,7 +48,7 @@ func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
 	s := &Conversations{pool: pool, box: box}
 	s.envelopes = &group[Envelope, bool]{lanes: 2, max: 256, run: s.insertEnvelopes}
 	s.claims = &group[string, claimed]{lanes: 2, max: 128, run: s.claimDeliveries}
-	s.acceptances = &group[acceptance, struct{}]{lanes: 2, max: 128, run: s.acceptDeliveries}
+	s.acceptances = &group[acceptance, string]{lanes: 2, max: 128, run: s.acceptDeliveries}
 	return s
 }
 
@@ -169,7 +169,9 @@ func (s *Conversations) Load(ctx context.Context, endpoint, phone string) (conve
 
 // Save writes one conversation step in one transaction: the state (checked against the
 // stored version), the inbound message, the outgoing messages with their outbox rows, the
-// opt-out list the outbox consults, and the processed mark of the envelope behind it.
+// opt-out list the outbox consults, and the processed mark of the envelope behind it. A
+// step whose envelope was processed before (the same webhook handed over twice) writes
+// nothing and fails with conversation.ErrRepeated.
 func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 	st := c.State
 	var lastAuto *time.Time
@@ -177,8 +179,16 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 		lastAuto = &st.Caller.LastAutoReply
 	}
 	// One pipelined batch, run by Postgres as one implicit transaction (one round trip). A
-	// stale version raises (conversation.stale_write), which aborts the whole batch.
+	// stale version raises (conversation.stale_write), which aborts the whole batch; so
+	// does an envelope processed before, which the first statement tells apart. Only this
+	// conversation's actor marks its envelopes, one step at a time, so the check is exact.
 	b := &pgx.Batch{}
+	repeated := false
+	if c.EnvelopeKey != "" {
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL)`, c.EnvelopeKey).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&repeated) })
+		b.Queue(`SELECT conversation.stale_write() FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL`, c.EnvelopeKey)
+	}
 	b.Queue(`
 		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -211,6 +221,9 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 		b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
 	}
 	err := s.pool.SendBatch(ctx, b).Close()
+	if repeated {
+		return conversation.ErrRepeated
+	}
 	if IsCode(err, pgerrcode.SerializationFailure) {
 		return conversation.ErrStale
 	}
@@ -245,7 +258,8 @@ func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
 				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
 			attempts = d.attempts + 1, updated_at = now()
 		WHERE d.client_message_id = ANY($1) AND d.status = 'pending'
-		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at`, ids)
+		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
+			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -253,7 +267,7 @@ func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
 	for rows.Next() {
 		var d comms.Delivery
 		var trigger *time.Time
-		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger); err != nil {
+		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger, &d.ConversationID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -275,22 +289,22 @@ func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
 	return out, nil
 }
 
-// DeliveryAccepted records the provider's acceptance (sid, status) of a delivery.
-// Receipts can arrive before the acceptance is recorded (Twilio may call back before its
-// answer reaches us); the best status among those already stored for the sid wins. A lock
-// on the sid, shared with ApplyReceipt, makes the two see each other: whichever runs
-// second finds what the first wrote.
-func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) error {
-	_, err := s.acceptances.do(ctx, acceptance{id: id, sid: sid, status: status})
-	return err
+// DeliveryAccepted records the provider's acceptance (sid, status) of a delivery and
+// returns the status stored. Receipts can arrive before the acceptance is recorded (Twilio
+// may call back before its answer reaches us); the best status among those already stored
+// for the sid wins, and is the one returned. A lock on the sid, shared with ApplyReceipt,
+// makes the two see each other: whichever runs second finds what the first wrote.
+func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) (string, error) {
+	return s.acceptances.do(ctx, acceptance{id: id, sid: sid, status: status})
 }
 
 type acceptance struct{ id, sid, status string }
 
-// acceptDeliveries records provider acceptances in one transaction. Each provider sid's
-// advisory lock is taken first, in sorted order (receipts take one each, so no cycle), so
-// a receipt for one of them waits and then sees the sid.
-func (s *Conversations) acceptDeliveries(batch []acceptance) ([]struct{}, error) {
+// acceptDeliveries records provider acceptances in one transaction and returns the status
+// each delivery was left with. Each provider sid's advisory lock is taken first, in sorted
+// order (receipts take one each, so no cycle), so a receipt for one of them waits and
+// then sees the sid.
+func (s *Conversations) acceptDeliveries(batch []acceptance) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ids, sids, statuses := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
@@ -300,19 +314,33 @@ func (s *Conversations) acceptDeliveries(batch []acceptance) ([]struct{}, error)
 	b := &pgx.Batch{} // one implicit transaction: the locks hold until its end
 	b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(sid, 7215002))
 		FROM (SELECT DISTINCT sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY sid) s`, sids)
+	stored := map[string]string{}
 	b.Queue(`UPDATE conversation.deliveries d SET provider_sid = NULLIF(u.sid, ''), updated_at = now(),
 			status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
 				WHERE u.sid <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = u.sid
 				  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank(u.status)
 				ORDER BY conversation.status_rank(e.payload->>'status') DESC LIMIT 1), u.status)
 		FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, sid, status)
-		WHERE d.client_message_id = u.id`, ids, sids, statuses)
+		WHERE d.client_message_id = u.id
+		RETURNING d.client_message_id, d.status`, ids, sids, statuses).
+		Query(func(rows pgx.Rows) error {
+			var id, status string
+			_, err := pgx.ForEachRow(rows, []any{&id, &status}, func() error {
+				stored[id] = status
+				return nil
+			})
+			return err
+		})
 	b.Queue(`UPDATE conversation.messages m SET provider_sid = u.sid
 		FROM unnest($1::text[], $2::text[]) AS u(id, sid) WHERE m.client_message_id = u.id AND u.sid <> ''`, ids, sids)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("record sends: %w", err)
 	}
-	return make([]struct{}, len(batch)), nil
+	out := make([]string, len(batch))
+	for i, a := range batch {
+		out[i] = stored[a.id]
+	}
+	return out, nil
 }
 
 // lockSid queues a transaction-scoped lock on a provider sid; every later statement of
@@ -357,22 +385,52 @@ func (s *Conversations) RecoverDeliveries(ctx context.Context) ([]string, error)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// Receipt is a delivery as a receipt that moved it forward left it.
+type Receipt struct {
+	TenantID        string
+	ClientMessageID string
+	Kind            string // auto_reply | reply | compliance
+	ConversationID  string
+	Status          string // the receipt's status, now stored
+	ErrorCode       int    // the stored error code; 0 when none
+}
+
 // ApplyReceipt records a provider status callback for sid, monotonically: a status ranked
 // below the stored one (a late 'sent' after 'delivered') changes nothing. It reports whether
-// a delivery with that sid exists.
-func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error) {
+// a delivery with that sid exists and, when the receipt moved it forward, the delivery as
+// it now stands (nil otherwise: the same receipt applied again advances nothing).
+func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, *Receipt, error) {
 	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
 	lockSid(b, sid)
 	var exists bool
+	var advanced *Receipt
 	b.Queue(`
 		WITH u AS (
-			UPDATE conversation.deliveries SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
+			UPDATE conversation.deliveries d SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
 			WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
-			RETURNING 1)
-		SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2)`, status, sid, errorCode).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&exists) })
-	err := s.pool.SendBatch(ctx, b).Close()
-	return exists, err
+			RETURNING d.tenant_id, d.client_message_id, d.kind, d.status, COALESCE(d.error_code, 0) AS error_code,
+				(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id) AS conversation_id)
+		SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2),
+			u.tenant_id, u.client_message_id, u.kind, u.status, u.error_code, u.conversation_id
+		FROM (VALUES (1)) AS one (x) LEFT JOIN u ON true`, status, sid, errorCode).
+		QueryRow(func(row pgx.Row) error {
+			var tenantID, id, kind, stored, conv *string
+			var code *int
+			if err := row.Scan(&exists, &tenantID, &id, &kind, &stored, &code, &conv); err != nil {
+				return err
+			}
+			if id != nil {
+				advanced = &Receipt{TenantID: *tenantID, ClientMessageID: *id, Kind: *kind, Status: *stored, ErrorCode: *code}
+				if conv != nil {
+					advanced.ConversationID = *conv
+				}
+			}
+			return nil
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return false, nil, err
+	}
+	return exists, advanced, nil
 }
 
 // MessageView is a message as the admin API shows it.

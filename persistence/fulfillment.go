@@ -263,9 +263,15 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 	case *resource.EndHold:
 		b.Queue(`UPDATE fulfillment.claims SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'held'`, w.ID, string(w.Status), w.At)
 		return func(br pgx.BatchResults) error {
-			_, err := br.Exec()
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
 			*res = resource.WriteResult{Outcome: resource.Done}
-			return err
+			if tag.RowsAffected() == 0 { // no longer held: ended before (the sweeper, another activation)
+				*res = resource.WriteResult{Outcome: resource.Gone}
+			}
+			return nil
 		}
 	case *resource.Confirm:
 		conns, provs := targets(w.Sync)
@@ -401,7 +407,8 @@ func followUp(ctx context.Context, q querier, w resource.Write, res *resource.Wr
 		}
 		appt, err := findAppointment(ctx, q, w.TenantID, w.AppointmentID)
 		if err == nil && appt.ResourceID == w.ResourceID && appt.Status == "cancelled" {
-			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt}
+			// Cancelled before: answered as done again, but nothing changed now.
+			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt, Replayed: true}
 			return nil
 		}
 		if err != nil && !errors.Is(err, resource.ErrNotFound) {

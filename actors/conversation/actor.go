@@ -13,6 +13,7 @@ import (
 
 	"ringback/actors"
 	"ringback/actors/resource"
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/metrics"
 	"ringback/tenant"
@@ -74,6 +75,9 @@ type Deps struct {
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Directory *actors.Directory
+	// Events receives the conversation's events (missed_call.*, auto_reply.*, options.*,
+	// consent.*), each once the step that caused it is committed (nil: analytics.Nop{}).
+	Events analytics.Recorder
 	// IdleTimeout passivates an idle conversation (default 2m).
 	IdleTimeout time.Duration
 	// CallTimeout bounds each call to the fulfillment actors (default 5s).
@@ -87,6 +91,9 @@ func Props(deps *Deps) actors.PropsFunc {
 	}
 	if deps.CallTimeout == 0 {
 		deps.CallTimeout = 5 * time.Second
+	}
+	if deps.Events == nil {
+		deps.Events = analytics.Nop{}
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
 	return func(identity string) *actor.Props {
@@ -112,6 +119,10 @@ type Actor struct {
 	then     func(c actor.Context, v any) // continuation of the step in progress
 	flushers []*actor.PID
 	stopWait func() bool // the deferred auto-reply timer
+	// staged are the events of the step in progress: recorded once Store.Save has
+	// committed the step, dropped if it did not (nothing happened, and a new conversation's
+	// id is drawn again after a failed first save).
+	staged []analytics.Event
 
 	envOf *tenant.Config // the config env was built from; a new one (an apply) rebuilds it
 	env   env
@@ -261,6 +272,7 @@ func (a *Actor) armDeferred(c actor.Context) {
 
 // start begins the step of one event.
 func (a *Actor) start(c actor.Context, ev any) {
+	a.staged = nil
 	tenantID := ""
 	switch m := ev.(type) {
 	case *MissedCall:
@@ -289,6 +301,9 @@ func (a *Actor) start(c actor.Context, ev any) {
 	case *InboundSMS:
 		a.onInbound(c, e, m)
 	case *CarrierOptOut:
+		if !a.st.Caller.OptedOut {
+			a.stage(analytics.ConsentOptedOut, analytics.ConsentData{Endpoint: a.endpoint, Source: "carrier"})
+		}
 		a.st.Caller.OptedOut, a.st.Caller.OptOutConfirmed = true, true
 		a.commit(c, Commit{})
 	case *quietEnded:
@@ -304,14 +319,30 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
 	err := a.deps.Store.Save(ctx, cm)
 	cancel()
+	staged := a.staged
+	a.staged = nil
 	if err != nil {
-		// Nothing was written: the envelope stays unprocessed and is replayed on restart.
-		a.deps.Log.Error("conversation commit failed", "conversation", a.logID(), "err", err)
+		// Nothing was written, so nothing happened: the events go. The envelope stays
+		// unprocessed and is replayed on restart (or was processed before: a repeat).
+		if errors.Is(err, ErrRepeated) {
+			a.deps.Log.Info("webhook handed to the conversation again; already processed", "conversation", a.logID())
+		} else {
+			a.deps.Log.Error("conversation commit failed", "conversation", a.logID(), "err", err)
+		}
 		a.loaded = false
 		a.done(c)
 		return
 	}
 	a.st = next
+	// Recorded before the outbox hears of the messages, so an auto_reply.sent precedes
+	// the delivery.status of its message in the log.
+	now := a.deps.Clock.Now()
+	for _, e := range staged {
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = now
+		}
+		a.deps.Events.Record(e)
+	}
 	ids := make([]string, len(cm.Outgoing))
 	for i, o := range cm.Outgoing {
 		ids[i] = o.ClientMessageID
@@ -323,6 +354,32 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 	a.done(c)
 }
 
+// stage keeps an event of the step in progress for commit to record.
+func (a *Actor) stage(kind analytics.Kind, data any) {
+	a.stageAt(kind, time.Time{}, data)
+}
+
+// stageAt is stage for an event that happened at a known instant (zero: when committed).
+func (a *Actor) stageAt(kind analytics.Kind, at time.Time, data any) {
+	a.staged = append(a.staged, analytics.Event{TenantID: a.st.TenantID, Kind: kind, OccurredAt: at, Subject: a.st.ID.String(), Data: data})
+}
+
+// suppressed stages the auto_reply.suppressed of a verdict other than Send.
+func (a *Actor) suppressed(v Verdict, until time.Time) {
+	d := analytics.AutoReplySuppressedData{Endpoint: a.endpoint}
+	switch v {
+	case DeferQuietHours:
+		d.Reason, d.Until = analytics.ReasonQuietHoursDeferred, until.UTC()
+	case SuppressOptedOut:
+		d.Reason = analytics.ReasonOptedOut
+	case SuppressCooldown:
+		d.Reason = analytics.ReasonCooldown
+	default:
+		return
+	}
+	a.stage(analytics.AutoReplySuppressed, d)
+}
+
 // outgoing builds the i-th message caused by the event with key.
 func outgoing(key string, i int, kind, body string, trigger time.Time) Outgoing {
 	return Outgoing{ClientMessageID: fmt.Sprintf("%s#%d", key, i), Body: body, Kind: kind, TriggerAt: trigger}
@@ -331,6 +388,11 @@ func outgoing(key string, i int, kind, body string, trigger time.Time) Outgoing 
 // --- missed calls ----------------------------------------------------------------------
 
 func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
+	source := "twilio"
+	if strings.HasPrefix(m.EnvelopeKey, "pbx:") {
+		source = "pbx"
+	}
+	a.stageAt(analytics.MissedCallReceived, m.ReceivedAt, analytics.MissedCallData{Endpoint: a.endpoint, Source: source})
 	now := a.deps.Clock.Now()
 	verdict, at := AutoReply(e.policy, a.st.Caller, now)
 	switch verdict {
@@ -339,9 +401,11 @@ func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
 	case DeferQuietHours:
 		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey}
 		a.deps.Log.Info("auto-reply deferred to the end of quiet hours", "conversation", a.logID(), "at", at)
+		a.suppressed(verdict, at)
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	default:
 		a.deps.Log.Info("auto-reply suppressed", "conversation", a.logID(), "reason", verdict.String())
+		a.suppressed(verdict, at)
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	}
 }
@@ -360,8 +424,10 @@ func (a *Actor) onQuietEnded(c actor.Context, e env) {
 		a.offer(c, e, now, "auto_reply", "quiet:"+d.EnvelopeKey, d.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
 	case DeferQuietHours:
 		a.st.Deferred = &Deferred{At: at, ReceivedAt: d.ReceivedAt, EnvelopeKey: d.EnvelopeKey}
+		a.suppressed(verdict, at)
 		a.commit(c, Commit{})
 	default:
+		a.suppressed(verdict, at)
 		a.commit(c, Commit{})
 	}
 }
@@ -407,10 +473,23 @@ func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, 
 			body = text(offers)
 			a.st.Stage, a.st.Options, a.st.SearchFrom = Offered, offers, offers[len(offers)-1].Start.Add(time.Nanosecond)
 		}
+		out := outgoing(key, 0, kind, body, trigger)
+		via := "reply"
 		if kind == "auto_reply" {
+			via = "auto_reply"
 			a.st.Caller.LastAutoReply = a.deps.Clock.Now()
+			a.stage(analytics.AutoReplySent, analytics.AutoReplySentData{Endpoint: a.endpoint, ClientMessageID: out.ClientMessageID,
+				// To the microsecond, as Postgres keeps the call's occurred_at.
+				Options: len(offers), Deferred: strings.HasPrefix(key, "quiet:"), MissedCallAt: trigger.UTC().Truncate(time.Microsecond)})
 		}
-		a.commit(c, Commit{EnvelopeKey: envelopeOf(key), Received: in, Outgoing: []Outgoing{outgoing(key, 0, kind, body, trigger)}})
+		if len(offers) > 0 {
+			slots := make([]analytics.OfferedSlot, len(offers))
+			for i, o := range offers {
+				slots[i] = analytics.OfferedSlot{ResourceID: o.ResourceID, StartsAt: o.Start.UTC(), QuoteMinor: o.QuoteMinor, Currency: o.Currency}
+			}
+			a.stage(analytics.OptionsOffered, analytics.OptionsOfferedData{Via: via, ServiceID: svc.ID, Count: len(offers), Slots: slots})
+		}
+		a.commit(c, Commit{EnvelopeKey: envelopeOf(key), Received: in, Outgoing: []Outgoing{out}})
 	})
 }
 
@@ -438,13 +517,23 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 	}
 	switch action {
 	case ConfirmOptOut:
+		if a.st.Deferred != nil {
+			a.suppressed(SuppressOptedOut, time.Time{})
+		}
 		a.st.Deferred = nil // nothing more goes to this number, auto-replies included
+		// Already opted out: only the confirmation owed for that opt-out goes now.
+		if !a.st.Caller.OptedOut {
+			a.stage(analytics.ConsentOptedOut, analytics.ConsentData{Endpoint: a.endpoint, Source: "sms"})
+		}
 		compliance(e.texts.OptOut())
 		return
 	case AlreadyOptedOut, IgnoreWhileOptedOut:
 		compliance("")
 		return
 	case ConfirmOptIn:
+		if a.st.Caller.OptedOut { // START while subscribed is answered, but changes nothing
+			a.stage(analytics.ConsentOptedIn, analytics.ConsentData{Endpoint: a.endpoint, Source: "sms"})
+		}
 		compliance(e.texts.OptIn())
 		return
 	case AnswerHelp:
@@ -458,7 +547,7 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 	switch reply.Kind {
 	case ReplyOption:
 		if a.st.Stage == Offered && reply.Option >= 1 && reply.Option <= len(a.st.Options) {
-			a.hold(c, e, m, in, a.st.Options[reply.Option-1])
+			a.hold(c, e, m, in, reply.Option, a.st.Options[reply.Option-1])
 			return
 		}
 	case ReplyMore:
@@ -486,7 +575,8 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 	a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: out})
 }
 
-func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, o Offer) {
+// hold places a hold on the option the customer replied with (its number is option).
+func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option int, o Offer) {
 	tenantID := a.st.TenantID
 	req := resource.HoldRequest{ServiceID: o.ServiceID, Start: o.Start, ResourceID: o.ResourceID,
 		Customer: resource.Customer{Phone: a.phone}, Key: "sms:" + m.MessageSid}
@@ -505,6 +595,10 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, o Offe
 		}
 		o.HoldID, o.ExpiresAt, o.QuoteMinor, o.Currency = h.ID, h.ExpiresAt, h.Quote.AmountMinor, h.Quote.Currency
 		a.st.Stage, a.st.Hold = Holding, &o
+		// Also for a replayed hold: its first step (whose events these are) never committed,
+		// or this one is a repeat that Save refuses.
+		a.stage(analytics.OptionChosen, analytics.OptionChosenData{Option: option, HoldID: h.ID.String(),
+			ResourceID: h.ResourceID, ServiceID: h.ServiceID, StartsAt: h.Start.UTC()})
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Held(o.option()), time.Time{})}})
 	})
 }

@@ -91,13 +91,17 @@ type Store interface {
 	// Load returns the conversation of (endpoint, phone), or ErrNoConversation.
 	Load(ctx context.Context, endpoint, phone string) (State, error)
 	// Save writes c in one transaction; it fails with ErrStale if the stored version is not
-	// c.State.Version-1 (another activation wrote first).
+	// c.State.Version-1 (another activation wrote first), and with ErrRepeated if
+	// c.EnvelopeKey names an envelope already processed.
 	Save(ctx context.Context, c Commit) error
 }
 
 var (
 	ErrNoConversation = errors.New("no conversation yet")
 	ErrStale          = errors.New("conversation changed by another activation")
+	// ErrRepeated refuses a step whose envelope was processed before: a webhook handed to
+	// the conversation twice (a re-dispatch racing the first dispatch). Nothing was written.
+	ErrRepeated = errors.New("webhook already processed")
 )
 
 // Bookings is how a conversation reaches the fulfillment actors: by their messages, through

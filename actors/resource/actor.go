@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"ringback/actors"
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/metrics"
 	"ringback/tenant"
@@ -46,6 +47,9 @@ type Deps struct {
 	// SyncQueued, if set, hears of sync jobs committed for targets (so the sync actors
 	// start on them now rather than at their next poll). It must not block.
 	SyncQueued func(tenantID string, targets []SyncTarget)
+	// Events receives the hold.* and appointment.* events, each once its write is
+	// committed (nil: analytics.Nop{}).
+	Events analytics.Recorder
 }
 
 // Props builds the props of the actor for identity "tenant/resource". Panics restart the
@@ -56,6 +60,9 @@ func Props(deps *Deps) actors.PropsFunc {
 	}
 	if deps.LoadTimeout == 0 {
 		deps.LoadTimeout = 5 * time.Second
+	}
+	if deps.Events == nil {
+		deps.Events = analytics.Nop{}
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
 	return func(identity string) *actor.Props {
@@ -336,7 +343,14 @@ func (a *Actor) onWritten(c actor.Context, m *written) {
 	case *InsertHold:
 		a.onHoldWritten(c, w, m.res)
 	case *EndHold:
-		if m.res.Outcome == Failed {
+		switch m.res.Outcome {
+		case Done:
+			kind := analytics.HoldReleased
+			if w.Status == Expired {
+				kind = analytics.HoldExpired
+			}
+			a.record(kind, w.ID, w.At, analytics.HoldEndedData{ResourceID: a.resourceID})
+		case Failed:
 			a.deps.Log.Error("could not end hold; the sweeper will", "resource", a.identity, "hold", w.ID, "err", m.res.Err)
 		}
 	case *Confirm:
@@ -357,6 +371,14 @@ func (a *Actor) onWritten(c actor.Context, m *written) {
 		}
 		a.flushers = nil
 	}
+}
+
+// record hands a committed change to the event log; a zero at is now.
+func (a *Actor) record(kind analytics.Kind, subject uuid.UUID, at time.Time, data any) {
+	if at.IsZero() {
+		at = a.deps.Clock.Now()
+	}
+	a.deps.Events.Record(analytics.Event{TenantID: a.tenantID, Kind: kind, OccurredAt: at, Subject: subject.String(), Data: data})
 }
 
 // settle ends the pending state of e and replays the commands that waited for it.
@@ -551,6 +573,13 @@ func sameHold(cl Claim, m *PlaceHold) bool {
 }
 
 func (a *Actor) onHoldWritten(c actor.Context, w *InsertHold, res WriteResult) {
+	if res.Outcome == Done { // not Duplicate: a replayed request placed nothing
+		cl := w.Claim
+		a.record(analytics.HoldPlaced, cl.ID, time.Time{}, analytics.HoldPlacedData{
+			ResourceID: cl.ResourceID, ServiceID: cl.ServiceID, StartsAt: cl.Start.UTC(), EndsAt: cl.End.UTC(),
+			ExpiresAt: cl.ExpiresAt.UTC(), QuoteMinor: cl.Quote.AmountMinor, Currency: cl.Quote.Currency,
+		})
+	}
 	e := a.claims[w.Claim.ID]
 	if e == nil { // an earlier activation's write landing after a restart
 		if res.Outcome == Done {
@@ -745,6 +774,13 @@ func (a *Actor) replyAppointment(c actor.Context, to *actor.PID, id uuid.UUID) {
 }
 
 func (a *Actor) onConfirmWritten(c actor.Context, w *Confirm, res WriteResult) {
+	if res.Outcome == Done { // a repeated confirm never writes: it is answered from memory or Postgres
+		appt := res.Appointment
+		a.record(analytics.AppointmentBooked, w.AppointmentID, w.At, analytics.AppointmentBookedData{
+			ReservationID: w.HoldID.String(), ResourceID: appt.ResourceID, ServiceID: appt.ServiceID,
+			StartsAt: appt.Start.UTC(), EndsAt: appt.End.UTC(), QuoteMinor: appt.Quote.AmountMinor, Currency: appt.Quote.Currency,
+		})
+	}
 	e := a.claims[w.HoldID]
 	if e == nil {
 		return
@@ -801,6 +837,11 @@ func cancelAnswer(res WriteResult) *AppointmentResponse {
 }
 
 func (a *Actor) onCancelWritten(c actor.Context, w *Cancel, res WriteResult, replyTo *actor.PID) {
+	if res.Outcome == Done && !res.Replayed {
+		a.record(analytics.AppointmentCancelled, w.AppointmentID, w.At, analytics.AppointmentCancelledData{
+			ResourceID: a.resourceID, StartsAt: res.Appointment.Start.UTC(),
+		})
+	}
 	claimID, ok := a.byAppt[w.AppointmentID]
 	if !ok {
 		a.reply(c, replyTo, cancelAnswer(res))
@@ -886,6 +927,9 @@ func (a *Actor) onRescheduleWritten(c actor.Context, w *Reschedule, res WriteRes
 	var answer *AppointmentResponse
 	switch res.Outcome {
 	case Done:
+		a.record(analytics.AppointmentRescheduled, w.AppointmentID, w.At, analytics.AppointmentRescheduledData{
+			ResourceID: a.resourceID, FromStartsAt: old.Start.UTC(), StartsAt: w.New.Start.UTC(), EndsAt: w.New.End.UTC(),
+		})
 		a.remove(old)
 		nc.pending = false
 		a.byAppt[w.AppointmentID] = nc.ID

@@ -38,7 +38,8 @@ type SyncTarget struct {
 // WriteResult.Claim is it), Conflict (an overlapping live claim exists).
 type InsertHold struct{ Claim Claim }
 
-// EndHold marks a hold expired or released, if it is still held.
+// EndHold marks a hold expired or released, if it is still held. Outcomes: Done, Gone (it
+// was no longer held, say expired by the sweeper first: nothing changed).
 type EndHold struct {
 	ID     uuid.UUID
 	Status Status // Expired or Released
@@ -95,4 +96,7 @@ type WriteResult struct {
 	Claim       *Claim
 	Appointment *Appointment
 	Err         error
+	// Replayed is set on a Done whose effect was already there: a Cancel of an appointment
+	// cancelled before. Nothing changed, so nothing happened that could be reported.
+	Replayed bool
 }

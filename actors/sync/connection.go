@@ -7,11 +7,13 @@ import (
 	"runtime/debug"
 	gosync "sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
 
 	"ringback/actors/resource"
+	"ringback/analytics"
 	"ringback/tenant"
 )
 
@@ -21,11 +23,14 @@ type (
 	kick struct{}
 	// wake is the child's retry timer firing.
 	wake struct{}
-	// jobFinished is a worker reporting a job's end; panicked is set if the provider panicked.
+	// jobFinished is a worker reporting a job's end; panicked is set if the provider
+	// panicked. recorded says the outcome is in Postgres, at `at` (else the job runs again).
 	jobFinished struct {
 		job      Job
 		outcome  string
 		err      error
+		recorded bool
+		at       time.Time
 		panicked any
 	}
 	// readCalendars asks for a busy-time import now; answered with *calendarsRead when
@@ -264,8 +269,22 @@ func (c *child) run(ctx actor.Context, j Job) {
 			err = provider.Sync(cctx, j, appt, deps.Store.Refs(conn.TenantID, conn.ID, j.AppointmentID))
 		}
 		done.err = err
-		done.outcome = deps.record(j, err)
+		done.outcome, done.at, done.recorded = deps.record(j, err)
 	}()
+}
+
+// maxEventError bounds the vendor error a sync.outcome carries, in bytes.
+const maxEventError = 200
+
+// shorten cuts s to at most n bytes (and an ellipsis) on a UTF-8 boundary.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // onFinished accounts for a job: a panic is re-raised here, in the actor, so the
@@ -276,6 +295,15 @@ func (c *child) onFinished(ctx actor.Context, m *jobFinished) {
 		panic(m.panicked)
 	}
 	c.deps.Metrics.SyncJobs.WithLabelValues(c.conn.Provider, m.outcome).Inc()
+	if m.recorded {
+		d := analytics.SyncOutcomeData{ConnectionID: c.conn.ID, Provider: c.conn.Provider, Action: string(m.job.Action),
+			Outcome: m.outcome, Attempt: m.job.Attempts + 1}
+		if m.err != nil {
+			d.Error = shorten(m.err.Error(), maxEventError)
+		}
+		c.deps.Events.Record(analytics.Event{TenantID: c.conn.TenantID, Kind: analytics.SyncOutcome, OccurredAt: m.at,
+			Subject: m.job.AppointmentID.String(), Data: d})
+	}
 	if m.err != nil {
 		c.deps.Log.Warn("sync job failed", "connection", c.conn.key(), "appointment", m.job.AppointmentID,
 			"action", m.job.Action, "attempt", m.job.Attempts+1, "outcome", m.outcome, "err", m.err)
@@ -363,12 +391,13 @@ func (d *Deps) appointment(ctx context.Context, conn Connection, id uuid.UUID) (
 	return out, nil
 }
 
-// record stores a job's outcome and returns its metric label: ok, retry or failed.
-func (d *Deps) record(j Job, err error) string {
+// record stores a job's outcome and returns its metric label (ok, retry or failed), the
+// time it was recorded at, and whether Postgres took it.
+func (d *Deps) record(j Job, err error) (outcome string, at time.Time, recorded bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), d.CallTimeout)
 	defer cancel()
 	now := d.Clock.Now()
-	outcome := "ok"
+	outcome = "ok"
 	var werr error
 	switch {
 	case err == nil:
@@ -390,7 +419,7 @@ func (d *Deps) record(j Job, err error) string {
 	if werr != nil {
 		d.Log.Warn("sync: recording a job's outcome failed; it will run again", "seq", j.Seq, "err", werr)
 	}
-	return outcome
+	return outcome, now, werr == nil
 }
 
 // readCalendars imports the busy time of the connection's calendars for the tenant's

@@ -12,6 +12,7 @@ import (
 
 	"ringback/actors"
 	"ringback/actors/resource"
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/metrics"
 )
@@ -33,6 +34,9 @@ type Deps struct {
 	Busy func(tenantID, resourceID string, busy []Interval, readAt time.Time)
 	// Bookings applies changes made on a vendor's side.
 	Bookings Bookings
+	// Events receives a sync.outcome for each job attempt whose outcome was recorded in
+	// Postgres (nil: analytics.Nop{}).
+	Events analytics.Recorder
 
 	MaxInFlight int           // jobs in flight per connection; default 4
 	MaxAttempts int           // failed attempts before a job is given up; default 50
@@ -66,6 +70,9 @@ func (d *Deps) defaults() {
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if d.Events == nil {
+		d.Events = analytics.Nop{}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"ringback/actors/conversation"
 	"ringback/actors/resource"
 	vsync "ringback/actors/sync"
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/comms"
 	"ringback/comms/twilio"
@@ -128,6 +129,8 @@ type engine struct {
 	conversations *persistence.Conversations
 	outbox        *comms.Outbox
 	dispatcher    dispatcher
+	// events is the analytics event log's writer; tests Flush it before reading the log.
+	events *analytics.Writer
 
 	sync      *vsync.Service
 	syncStore *persistence.Sync
@@ -139,7 +142,8 @@ type engine struct {
 
 // assemble constructs the engine's parts in dependency order; stop takes them down in
 // reverse: actors first (draining their mailboxes), then the writer (committing every
-// write they issued), then the actor system.
+// write they issued), then the outbox and the actor system, and last the event log's
+// writer, which writes what all of them recorded.
 func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) (*engine, error) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{TenantLabels: !cfg.MetricsAllTenants})
@@ -149,6 +153,8 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		return slog.New(&minLevel{Handler: log.Handler(), min: slog.LevelWarn}).With("component", "protoactor")
 	}))
 	dir := actors.NewDirectory(system)
+	eventLog := persistence.NewAnalytics(pool)
+	events := analytics.NewWriter(eventLog, analytics.WithRegisterer(reg), analytics.WithLogger(log), analytics.WithClock(clk))
 
 	tenants := persistence.NewTenants(pool, box)
 	catalog := tenant.NewCache(func(ctx context.Context, id string) (*tenant.Config, error) {
@@ -160,7 +166,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	var syncer *vsync.Service // started below; resource actors only reach it after that
 	dir.Register(resource.Kind, resource.Props(&resource.Deps{
 		Store: fulfillment, Writer: writer, Clock: clk, Catalog: catalog,
-		Metrics: m, Log: log, Directory: dir,
+		Metrics: m, Log: log, Directory: dir, Events: events,
 		SyncQueued: func(tenantID string, targets []resource.SyncTarget) {
 			for _, t := range targets {
 				syncer.Kick(tenantID, t.ConnectionID, t.Provider)
@@ -169,8 +175,9 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}))
 	bookings := resource.NewBookings(dir, catalog, fulfillment, 5*time.Second)
 	syncStore := persistence.NewSync(pool)
-	syncer, err := startSync(cfg, system, dir, syncStore, tenants, catalog, bookings, clk, m, log)
+	syncer, err := startSync(cfg, system, dir, syncStore, tenants, catalog, bookings, clk, m, log, events)
 	if err != nil {
+		events.Close()
 		return nil, err
 	}
 	jobberHooks := jobberIntake{tenants: tenants, store: syncStore, service: syncer, clock: clk, log: log}
@@ -180,6 +187,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	if !cfg.Sandbox() {
 		tw, err := twilio.New(twilio.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, APIURL: cfg.TwilioAPIURL})
 		if err != nil {
+			events.Close()
 			return nil, err
 		}
 		sender = tw
@@ -194,12 +202,14 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		OnOptedOut: func(tenantID, from, to string) {
 			_ = dir.Send(conversation.Kind, conversation.Identity(from, to), &conversation.CarrierOptOut{TenantID: tenantID})
 		},
+		Events: events,
 	}, convStore, sender, clk, m, log)
 	dir.Register(conversation.Kind, conversation.Props(&conversation.Deps{
 		Store: convStore, Bookings: bookings, Outbox: outbox, Catalog: catalog, Clock: clk,
-		Metrics: m, Log: log, Directory: dir,
+		Metrics: m, Log: log, Directory: dir, Events: events,
 	}))
-	disp := dispatcher{dir: dir, intake: convStore, log: log}
+	intake := receipts{Conversations: convStore, events: events}
+	disp := dispatcher{dir: dir, intake: intake, log: log}
 
 	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 		TwilioAuthToken: cfg.webhookToken(), JobberClientSecret: cfg.JobberClientSecret, MaxInFlight: cfg.MaxInFlight}, ringhttp.Deps{
@@ -212,9 +222,10 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		BookingAuth:    tenants,
 		Bookings:       bookings,
 		Appointments:   fulfillment,
-		Intake:         convStore,
+		Intake:         intake,
 		Dispatcher:     disp,
 		Conversations:  convStore,
+		Events:         eventLog,
 		Metrics:        m,
 		Ready: func(ctx context.Context) error {
 			if system.IsStopped() {
@@ -227,7 +238,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		},
 	})
 	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp,
+		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: events,
 		sync: syncer, syncStore: syncStore, jobber: jobberHooks}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
@@ -236,6 +247,10 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 			writer.Close()
 			outbox.Close()
 			system.Shutdown()
+			// Last: everything above may still record. The pool closes after this returns.
+			if err := events.Close(); err != nil {
+				log.Warn("analytics: the last events could not be written", "err", err)
+			}
 		})
 	}
 	return e, nil
@@ -275,10 +290,36 @@ func (e *engine) redispatch(ctx context.Context, before time.Time) error {
 	return nil
 }
 
+// receipts is the webhook intake with delivery receipts recorded in the event log: the
+// one place both the live webhook and its replay after a crash apply a receipt, so each
+// receipt that moves a delivery forward is recorded once (applying it again moves nothing).
+type receipts struct {
+	*persistence.Conversations
+	events analytics.Recorder
+}
+
+var _ ringhttp.Intake = receipts{}
+
+// ApplyReceipt applies a receipt and records the delivery.status it advanced to. Statuses
+// outside the documented set (sending, read) move the delivery but are not events.
+func (r receipts) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error) {
+	exists, advanced, err := r.Conversations.ApplyReceipt(ctx, sid, status, errorCode)
+	if err != nil || advanced == nil || advanced.ConversationID == "" {
+		return exists, err
+	}
+	switch advanced.Status {
+	case "queued", "sent", "delivered", "undelivered", "failed":
+		r.events.Record(analytics.Event{TenantID: advanced.TenantID, Kind: analytics.DeliveryStatus, Subject: advanced.ConversationID,
+			Data: analytics.DeliveryStatusData{ClientMessageID: advanced.ClientMessageID, MessageKind: advanced.Kind,
+				Status: advanced.Status, ErrorCode: advanced.ErrorCode}})
+	}
+	return exists, nil
+}
+
 // dispatcher hands stored webhooks to the conversation actors.
 type dispatcher struct {
 	dir    *actors.Directory
-	intake *persistence.Conversations
+	intake receipts
 	log    *slog.Logger
 }
 

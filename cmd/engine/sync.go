@@ -13,6 +13,7 @@ import (
 	"ringback/actors"
 	"ringback/actors/resource"
 	vsync "ringback/actors/sync"
+	"ringback/analytics"
 	"ringback/clock"
 	"ringback/metrics"
 	"ringback/persistence"
@@ -29,7 +30,7 @@ const vendorHTTPTimeout = 20 * time.Second
 // its vendor client with an OAuth token source whose rotated refresh tokens are sealed
 // into Postgres before use.
 func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, store *persistence.Sync, tenants *persistence.Tenants,
-	catalog *tenant.Cache, bookings *resource.Bookings, clk clock.Clock, m *metrics.Metrics, log *slog.Logger) (*vsync.Service, error) {
+	catalog *tenant.Cache, bookings *resource.Bookings, clk clock.Clock, m *metrics.Metrics, log *slog.Logger, events analytics.Recorder) (*vsync.Service, error) {
 	hc := &http.Client{Timeout: vendorHTTPTimeout}
 	tokens := func(conn vsync.Connection, clientID, clientSecret, tokenURL string) (*oauth.Source, error) {
 		if clientID == "" || clientSecret == "" {
@@ -63,6 +64,7 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 		Clock:     clk,
 		Log:       log,
 		Metrics:   m,
+		Events:    events,
 		Connect: map[string]vsync.Factory{
 			tenant.ProviderGoogle: func(ctx context.Context, conn vsync.Connection) (vsync.Provider, error) {
 				ts, err := tokens(conn, cfg.GoogleClientID, cfg.GoogleClientSecret, cfg.GoogleTokenURL)

@@ -1,0 +1,106 @@
+package persistence_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"ringback/actors/conversation"
+	"ringback/persistence"
+	"ringback/persistence/pgtest"
+	"ringback/secrets"
+)
+
+func newConversations(t *testing.T) (*persistence.Conversations, context.Context) {
+	t.Helper()
+	box, err := secrets.NewBox("")
+	require.NoError(t, err)
+	return persistence.NewConversations(pgtest.Pool(t), box), context.Background()
+}
+
+func storeEnvelope(t *testing.T, s *persistence.Conversations, key, kind string, payload any) {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	require.NoError(t, err)
+	stored, err := s.StoreEnvelope(context.Background(), persistence.Envelope{Source: "twilio", Key: key, Kind: kind, TenantID: "acme",
+		CorrelationID: key, Payload: raw, ReceivedAt: time.Now()})
+	require.NoError(t, err)
+	require.True(t, stored)
+}
+
+// TestSaveRefusesAStepOfAProcessedEnvelope: the same webhook handed to a conversation
+// twice commits once; the repeat writes nothing (so its events are never recorded).
+func TestSaveRefusesAStepOfAProcessedEnvelope(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	const key = "voice:CA1:no-answer"
+	storeEnvelope(t, s, key, "missed-call", map[string]string{"from": "+15125550199", "to": "+15125550100"})
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, EnvelopeKey: key}))
+
+	st.Version, st.LastAckAt = 2, time.Date(2030, 1, 7, 12, 0, 0, 0, time.UTC)
+	require.ErrorIs(t, s.Save(ctx, conversation.Commit{State: st, EnvelopeKey: key}), conversation.ErrRepeated)
+	got, err := s.Load(ctx, st.Endpoint, st.Phone)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), got.Version, "nothing of the repeat was written")
+	require.True(t, got.LastAckAt.IsZero())
+
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st}), "a step of no webhook is not a repeat")
+	st.Version = 2
+	require.ErrorIs(t, s.Save(ctx, conversation.Commit{State: st}), conversation.ErrStale, "a stale version is still stale")
+}
+
+// TestDeliveriesReportTheStatusTheyReached: the outbox learns a delivery's conversation
+// when it claims it and the status its acceptance left; a receipt reports the delivery
+// only when it moved it forward.
+func TestDeliveriesReportTheStatusTheyReached(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: []conversation.Outgoing{
+		{ClientMessageID: "m1#0", Body: "hello", Kind: "auto_reply"},
+		{ClientMessageID: "m2#0", Body: "again", Kind: "reply"},
+	}}))
+
+	d, ok, err := s.ClaimDelivery(ctx, "m1#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, st.ID.String(), d.ConversationID)
+	status, err := s.DeliveryAccepted(ctx, "m1#0", "SM1", "queued")
+	require.NoError(t, err)
+	require.Equal(t, "queued", status)
+
+	exists, advanced, err := s.ApplyReceipt(ctx, "SM1", "undelivered", 30003)
+	require.NoError(t, err)
+	require.True(t, exists)
+	require.Equal(t, &persistence.Receipt{TenantID: "acme", ClientMessageID: "m1#0", Kind: "auto_reply", ConversationID: st.ID.String(),
+		Status: "undelivered", ErrorCode: 30003}, advanced)
+	for _, late := range []string{"undelivered", "sent"} {
+		exists, advanced, err = s.ApplyReceipt(ctx, "SM1", late, 0)
+		require.NoError(t, err)
+		require.True(t, exists)
+		require.Nil(t, advanced, "%s moves nothing", late)
+	}
+	exists, advanced, err = s.ApplyReceipt(ctx, "SM-unknown", "delivered", 0)
+	require.NoError(t, err)
+	require.False(t, exists)
+	require.Nil(t, advanced)
+
+	// A receipt that arrives before the acceptance is recorded moves nothing then; the
+	// acceptance takes its status and says so.
+	_, ok, err = s.ClaimDelivery(ctx, "m2#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	storeEnvelope(t, s, "status:SM2:delivered", "sms-status", map[string]string{"message_sid": "SM2", "status": "delivered", "from": "+15125550100"})
+	exists, advanced, err = s.ApplyReceipt(ctx, "SM2", "delivered", 0)
+	require.NoError(t, err)
+	require.False(t, exists)
+	require.Nil(t, advanced)
+	status, err = s.DeliveryAccepted(ctx, "m2#0", "SM2", "queued")
+	require.NoError(t, err)
+	require.Equal(t, "delivered", status)
+}
