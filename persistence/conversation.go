@@ -480,3 +480,17 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// StrandedDeliveries lists pending deliveries that were due before `before` and were not
+// touched since: outbox rows committed by a step whose caller saw an error (a commit that
+// landed after its context gave up) and so never handed them to the outbox. Handing one
+// over twice is harmless: only one claim of a pending row wins.
+func (s *Conversations) StrandedDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT client_message_id FROM conversation.deliveries
+		WHERE status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
+		ORDER BY next_attempt_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

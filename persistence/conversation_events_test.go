@@ -104,3 +104,31 @@ func TestDeliveriesReportTheStatusTheyReached(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "delivered", status)
 }
+
+// TestStrandedDeliveriesArePendingRowsNothingTouched: a step's outbox rows whose caller
+// never handed them over are found once due and untouched; claimed, deferred or fresh
+// ones are not.
+func TestStrandedDeliveriesArePendingRowsNothingTouched(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: []conversation.Outgoing{
+		{ClientMessageID: "stranded#0", Body: "hello", Kind: "auto_reply"},
+		{ClientMessageID: "claimed#0", Body: "hi", Kind: "reply"},
+		{ClientMessageID: "deferred#0", Body: "later", Kind: "reply"},
+	}}))
+	_, ok, err := s.ClaimDelivery(ctx, "claimed#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, ok, err = s.ClaimDelivery(ctx, "deferred#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.DeliveryDeferred(ctx, "deferred#0", time.Now().Add(time.Hour)))
+
+	fresh, err := s.StrandedDeliveries(ctx, time.Now().Add(-time.Minute), 10)
+	require.NoError(t, err)
+	require.Empty(t, fresh, "nothing is stranded a moment after its commit")
+	later, err := s.StrandedDeliveries(ctx, time.Now().Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"stranded#0"}, later)
+}

@@ -428,8 +428,24 @@ func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 			if err := e.redispatch(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
 				log.Warn("webhook re-dispatch", "err", err)
 			}
+			if err := e.resend(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
+				log.Warn("outbox re-dispatch", "err", err)
+			}
 		}
 	}
+}
+
+// resend hands the outbox again the deliveries due before `before` that nothing has
+// touched since: rows whose step committed although its caller saw an error.
+func (e *engine) resend(ctx context.Context, before time.Time) error {
+	ids, err := e.conversations.StrandedDeliveries(ctx, before, 10000)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		e.outbox.Enqueue(ids...)
+	}
+	return nil
 }
 
 // minLevel drops records below min; it quiets protoactor, whose info logs are chatty.
