@@ -75,6 +75,13 @@ bench: db ## run the benchmarks (numbers go in docs/PERFORMANCE.md)
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -run '^$$' -bench . -benchtime 1x ./cmd/engine/
 	$(GO) test -run '^$$' -bench . ./actors/...
 
+# docs/LOADTEST.md's run 1; LOADTEST_ARGS=… picks others (go run ./cmd/loadtest -h).
+LOADTEST_ARGS ?= --baseline missed-calls:100 missed-calls:250 conversations:20 hot-slot:200 booking-api:200
+
+.PHONY: loadtest
+loadtest: db ## run the load-test harness on a fresh engine and database; reports in .local/loadtest (docs/LOADTEST.md)
+	$(GO) run ./cmd/loadtest --database-url "$${DATABASE_URL:-$(PGURL)}" --out $(LOCAL)/loadtest $(LOADTEST_ARGS)
+
 .PHONY: clean
 clean: ## remove build output (not the database)
 	rm -rf $(BIN)
