@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -29,8 +30,36 @@ func (s *Server) adminAuth(next http.Handler) http.Handler {
 			writeProblem(w, Problem{Type: problemBase + "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "missing or wrong admin token"})
 			return
 		}
+		if pathNamesNothing(r) {
+			writeProblem(w, Problem{Type: problemBase + "not-found", Title: "Not Found", Status: http.StatusNotFound, Detail: "no such tenant, connection or number"})
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// pathNamesNothing reports whether a route's {tenant}, {connection} or {number} is one no
+// config can have, so that it is answered 404 without asking Postgres (which refuses
+// invalid UTF-8 and U+0000 with an error, not "no rows"). PUT of a tenant is left to
+// its handler, which names the bad id as a field.
+func pathNamesNothing(r *http.Request) bool {
+	v := mux.Vars(r)
+	if id, ok := v["tenant"]; ok && r.Method != http.MethodPut && !tenant.ValidID(id) {
+		return true
+	}
+	if id, ok := v["connection"]; ok && !tenant.ValidItemID(id) {
+		return true
+	}
+	if n, ok := v["number"]; ok && !storable(n) {
+		return true
+	}
+	return false
+}
+
+// storable reports whether s can be stored in or compared with a Postgres text column:
+// valid UTF-8 without U+0000.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // bearerToken returns the token of an `Authorization: Bearer` header, or "".
@@ -192,7 +221,12 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.deps.Log, err)
 		return
 	}
-	views, err := s.deps.Conversations.ConversationsOf(r.Context(), tenantID, r.URL.Query().Get("phone"), 200)
+	phone := r.URL.Query().Get("phone")
+	if !storable(phone) {
+		writeError(w, r, s.deps.Log, invalidField("phone", "must be valid UTF-8 without NUL"))
+		return
+	}
+	views, err := s.deps.Conversations.ConversationsOf(r.Context(), tenantID, phone, 200)
 	if err != nil {
 		writeError(w, r, s.deps.Log, err)
 		return

@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -51,7 +55,9 @@ func (s *Server) bookingAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bearerToken(r)
 		ok := false
-		if key != "" {
+		// An id no tenant can have is answered without asking Postgres, which refuses
+		// some strings (invalid UTF-8, U+0000) with an error rather than no rows.
+		if key != "" && tenant.ValidID(mux.Vars(r)["tenant"]) {
 			var err error
 			ok, err = s.deps.BookingAuth.BookingKeyMatches(r.Context(), mux.Vars(r)["tenant"], key)
 			if err != nil {
@@ -114,9 +120,15 @@ func appointmentOf(a resource.Appointment) appointmentJSON {
 	}
 }
 
-// decodeJSON decodes a JSON object body strictly: unknown fields and trailing data are
-// errors, reported with the field at fault.
+// decodeJSON decodes a JSON object body strictly: a content type other than JSON (none
+// is taken as JSON), unknown fields and trailing data are errors, reported with the field
+// at fault.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &statusError{status: http.StatusUnsupportedMediaType, slug: "unsupported-media-type", detail: "send application/json"}
+		}
+	}
 	body, err := s.readBody(w, r)
 	if err != nil {
 		return err
@@ -129,7 +141,10 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return invalidField(te.Field, "has the wrong type: want "+te.Type.String())
+			if te.Field == "" {
+				return badRequest("invalid JSON body: want a JSON object")
+			}
+			return invalidField(te.Field, "has the wrong type: want "+jsonKind(te.Type))
 		}
 		return badRequest("invalid JSON body: " + err.Error())
 	}
@@ -137,6 +152,23 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 		return badRequest("invalid JSON body: more than one value")
 	}
 	return nil
+}
+
+// jsonKind names the JSON type a Go type decodes from (not the Go type: it is the
+// client's mistake to describe).
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 func parseTime(field, v string) (time.Time, error) {
@@ -251,6 +283,10 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		}
 		if utf8.RuneCountInString(body.Customer.Name) > 200 {
 			return invalidField("customer.name", "is longer than 200 characters")
+		}
+		if strings.ContainsFunc(body.Customer.Name, unicode.IsControl) {
+			// Postgres text refuses U+0000; the name also ends up in SMS and vendor calendars.
+			return invalidField("customer.name", "must not contain control characters")
 		}
 		hold, replayed, err := s.deps.Bookings.Hold(r.Context(), mux.Vars(r)["tenant"], resource.HoldRequest{
 			ServiceID: body.Service, Start: start, ResourceID: body.ResourceID,

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -142,6 +143,13 @@ type twilioWebhook struct {
 func parseTwilio(route string, form url.Values) (twilioWebhook, error) {
 	p := WebhookPayload{From: form.Get("From"), To: form.Get("To"), Body: form.Get("Body"), MessageSid: form.Get("MessageSid")}
 	w := twilioWebhook{kind: route}
+	// What is read is stored (text and jsonb): Postgres refuses invalid UTF-8 and U+0000,
+	// and one such value would fail the whole group commit it shares with other webhooks.
+	for _, name := range []string{"From", "To", "Body", "MessageSid", "CallSid", "CallStatus", "DialCallStatus", "MessageStatus"} {
+		if !storable(form.Get(name)) {
+			return w, errors.New(name + " is not UTF-8 text without NUL")
+		}
+	}
 	switch route {
 	case KindMissedCall:
 		p.CallSid, p.Status = form.Get("CallSid"), form.Get("DialCallStatus")
@@ -164,7 +172,8 @@ func parseTwilio(route string, form url.Values) (twilioWebhook, error) {
 		p.Status = form.Get("MessageStatus")
 		if code := form.Get("ErrorCode"); code != "" {
 			n, err := strconv.Atoi(code)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > math.MaxInt32 {
+				// Twilio's codes have five digits; the column is a Postgres int.
 				return w, errors.New("ErrorCode is not a number")
 			}
 			p.ErrorCode = n
@@ -328,8 +337,8 @@ func parsePBX(body []byte) (pbxNotice, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return in, errors.New("want a JSON object with call_id, from, to and ended_at")
 	}
-	if in.CallID == "" || len(in.CallID) > 200 {
-		return in, errors.New("call_id is required (at most 200 characters)")
+	if in.CallID == "" || len(in.CallID) > 200 || !storable(in.CallID) {
+		return in, errors.New("call_id is required (at most 200 characters, no NUL)")
 	}
 	if msg := tenant.PhoneProblem(in.From); msg != "" {
 		return in, errors.New("from " + msg)

@@ -2,8 +2,8 @@ package tenant
 
 import "github.com/nyaruka/phonenumbers"
 
-// PhoneProblem says what is wrong with a phone number that must be E.164 and valid, or ""
-// when nothing is.
+// PhoneProblem says what is wrong with a phone number that must be E.164, valid and
+// written in its canonical form, or "" when nothing is.
 func PhoneProblem(number string) string {
 	if number == "" {
 		return "required"
@@ -14,6 +14,12 @@ func PhoneProblem(number string) string {
 	n, err := phonenumbers.Parse(number, "")
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return "is not a valid phone number"
+	}
+	// "+43012000" (a national trunk 0 kept after the country code) is valid and the same
+	// number as "+4312000", but carriers send only the latter: accepting both would let
+	// one number have two spellings that never match.
+	if canonical := phonenumbers.Format(n, phonenumbers.E164); canonical != number {
+		return "is not in canonical E.164 form: write it as " + canonical
 	}
 	return ""
 }

@@ -251,8 +251,12 @@ func (c *Config) checkResources(errs *errorList, services map[string]bool, provi
 			case provider != ProviderGoogle:
 				errs.add(joinPath(cp, "connection"), "connection %q is not a %s connection", cal.Connection, ProviderGoogle)
 			}
-			if cal.CalendarID == "" {
+			switch id := cal.CalendarID; {
+			case id == "":
 				errs.add(joinPath(cp, "calendar_id"), "required")
+			case !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl):
+				// Stored as text and sent to the vendor in a URL: U+0000 cannot be stored.
+				errs.add(joinPath(cp, "calendar_id"), "must be valid UTF-8 without control characters")
 			}
 		}
 	}
@@ -344,13 +348,30 @@ func checkTenantID(errs *errorList, field, id string) {
 		errs.add(field, "required")
 		return
 	}
-	ok := len(id) >= 2 && len(id) <= 63
-	for i := range len(id) {
-		ok = ok && (isLowerAlnum(id[i]) || id[i] == '-')
-	}
-	if !ok {
+	if !ValidID(id) {
 		errs.add(field, `must be 2 to 63 characters of a-z, 0-9 and "-"`)
 	}
+}
+
+// ValidID reports whether id is a well-formed tenant id (2 to 63 of [a-z0-9-]). No stored
+// tenant has any other, so the edge answers "not found" for one without asking Postgres,
+// which refuses some strings (invalid UTF-8, U+0000) with an error rather than no rows.
+func ValidID(id string) bool {
+	ok := len(id) >= 2 && len(id) <= 63
+	for i := 0; ok && i < len(id); i++ {
+		ok = isLowerAlnum(id[i]) || id[i] == '-'
+	}
+	return ok
+}
+
+// ValidItemID reports whether id is a well-formed id of a service, resource or connection
+// (1 to 63 of [a-z0-9_-], starting with a letter or digit); see ValidID.
+func ValidItemID(id string) bool {
+	ok := len(id) >= 1 && len(id) <= 63 && isLowerAlnum(id[0])
+	for j := 1; ok && j < len(id); j++ {
+		ok = isLowerAlnum(id[j]) || id[j] == '-' || id[j] == '_'
+	}
+	return ok
 }
 
 // checkItemID checks the id of a service, resource or connection (1 to 63 of
@@ -360,11 +381,7 @@ func checkItemID(errs *errorList, field, id, list string, seen map[string]int, i
 		errs.add(field, "required")
 		return
 	}
-	ok := len(id) <= 63 && isLowerAlnum(id[0])
-	for j := 1; j < len(id); j++ {
-		ok = ok && (isLowerAlnum(id[j]) || id[j] == '-' || id[j] == '_')
-	}
-	if !ok {
+	if !ValidItemID(id) {
 		errs.add(field, `must be 1 to 63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit`)
 	}
 	if first, dup := seen[id]; dup {
@@ -460,8 +477,9 @@ func isCurrencyCode(s string) bool {
 	return len(s) == 3 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }
 
-// checkTemplate checks an SMS template: optional, at most 1000 characters, and only the
-// placeholders {{business}}, {{options}}, {{slot}} and {{quote}}, written exactly so.
+// checkTemplate checks an SMS template: optional, at most 1000 characters, no control
+// characters but tabs and line breaks, and only the placeholders {{business}},
+// {{options}}, {{slot}} and {{quote}}, written exactly so.
 func checkTemplate(errs *errorList, field, text string) {
 	switch {
 	case text == "":
@@ -469,11 +487,18 @@ func checkTemplate(errs *errorList, field, text string) {
 		errs.add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(text) > maxTemplateRunes:
 		errs.add(field, "must be at most %d characters", maxTemplateRunes)
+	case strings.ContainsFunc(text, isTemplateControl):
+		// Templates are stored in jsonb, which refuses U+0000, and sent as SMS.
+		errs.add(field, "must not contain control characters other than tabs and line breaks")
 	default:
 		if msg := checkPlaceholders(text); msg != "" {
 			errs.add(field, "%s", msg)
 		}
 	}
+}
+
+func isTemplateControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
 }
 
 // checkPlaceholders returns what is wrong with the {{…}} placeholders of text, or "".
