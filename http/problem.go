@@ -1,12 +1,16 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"ringback/actors/resource"
 	"ringback/tenant"
@@ -85,12 +89,28 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			return
 		}
 	}
+	if unavailable(err) {
+		log.Warn("request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, Problem{Type: problemBase + "unavailable", Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "storage is unavailable; retry shortly"})
+		return
+	}
 	if r.Context().Err() != nil {
 		log.Info("request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeProblem(w, Problem{Type: problemBase + "internal", Title: "Internal Server Error", Status: http.StatusInternalServerError})
+}
+
+// unavailable reports whether err is Postgres being unreachable (refused, dropped, timed
+// out) rather than a bug: the client should retry, so it gets 503, not 500.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {

@@ -1,6 +1,12 @@
 package http
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -47,4 +53,21 @@ func TestShedderAnswers503PastTheBoundPerClassAndNeverShedsOperations(t *testing
 	served.Wait()
 	require.Equal(t, http.StatusOK, do("/webhooks/pbx/missed-call").Code, "the slot is free again")
 	require.Len(t, shed, 1)
+}
+
+func TestStorageOutagesAnswer503NotA500(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")},
+		fmt.Errorf("claim: %w", io.ErrUnexpectedEOF),
+		fmt.Errorf("load resource: %w", context.DeadlineExceeded),
+	} {
+		rec := httptest.NewRecorder()
+		writeError(rec, httptest.NewRequest(http.MethodPost, "/api/v1/tenants/acme/reservations", nil), slog.New(slog.DiscardHandler), err)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, "%v", err)
+		require.Equal(t, "1", rec.Header().Get("Retry-After"))
+	}
+	rec := httptest.NewRecorder()
+	writeError(rec, httptest.NewRequest(http.MethodPost, "/x", nil), slog.New(slog.DiscardHandler), errors.New("a bug"))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
 }

@@ -1,9 +1,11 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -92,6 +94,10 @@ func (s *Server) jobberWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := jobber.ParseWebhook(body)
+	if err == nil && (!utf8.Valid(body) || bytes.Contains(body, []byte(`\u0000`))) {
+		// Postgres's jsonb refuses both; stored, it would fail every retry forever.
+		err = errors.New("the body is not UTF-8 JSON without NUL")
+	}
 	if err != nil {
 		fail(http.StatusBadRequest, "bad_request", err.Error())
 		return

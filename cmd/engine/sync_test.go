@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -423,6 +424,10 @@ func TestJobberWebhooksReconcileVisitsChangedThere(t *testing.T) {
 	// Forged: 403, nothing stored.
 	body := w.jobber.WebhookPayload("VISIT_UPDATE", visit.ID, at("09:05"))
 	require.Equal(t, http.StatusForbidden, send(body, jobberfake.SignWebhook("wrong-secret", body)).status)
+	require.Zero(t, w.count(`SELECT count(*) FROM fulfillment.vendor_webhooks`))
+	// Signed but unstorable (jsonb refuses \u0000): 400, not a 503 retried forever.
+	nul := []byte(strings.Replace(string(body), visit.ID, visit.ID+`\u0000`, 1))
+	require.Equal(t, http.StatusBadRequest, send(nul, jobberfake.SignWebhook(jobberClientSecret, nul)).status)
 	require.Zero(t, w.count(`SELECT count(*) FROM fulfillment.vendor_webhooks`))
 
 	// Moved to 13:00 in Jobber: our appointment follows; a redelivery changes nothing.
