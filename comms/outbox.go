@@ -36,6 +36,10 @@ type Store interface {
 	// ClaimDelivery moves a pending delivery to sending (ok) or to suppressed when its
 	// recipient opted out meanwhile (not ok); not ok also when it is not pending.
 	ClaimDelivery(ctx context.Context, id string) (Delivery, bool, error)
+	// ReclaimDelivery claims a delivery that is pending or already sending: after a claim
+	// whose outcome is unknown (the connection dropped with the commit in flight), the
+	// row may be ours in 'sending', and nothing else would ever send it.
+	ReclaimDelivery(ctx context.Context, id string) (Delivery, bool, error)
 	// DeliveryAccepted records the provider's acceptance and returns the status stored:
 	// status, or a later one a receipt that arrived first had already reported.
 	DeliveryAccepted(ctx context.Context, id, sid, status string) (string, error)
@@ -54,7 +58,7 @@ type Sender interface {
 // Config tunes the outbox.
 type Config struct {
 	Workers     int                       // concurrent sends; default 16
-	MaxAttempts int                       // before a retryable failure becomes permanent; default 8
+	MaxAttempts int                       // before a retryable failure becomes permanent; default 20 (about an hour of backoff)
 	RateFor     func(from string) float64 // messages/second allowed for a sender; default 1
 	// StatusCallback is the URL the provider posts delivery receipts to ("" for none).
 	StatusCallback string
@@ -79,6 +83,7 @@ type Outbox struct {
 	wg    sync.WaitGroup
 
 	mu       sync.Mutex
+	reclaim  map[string]bool // deliveries whose last claim failed with an unknown outcome
 	limiters map[string]*rate.Limiter
 	closed   bool
 	pending  int        // deliveries enqueued or scheduled and not yet finished
@@ -91,7 +96,7 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 		cfg.Workers = 16
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 8
+		cfg.MaxAttempts = 20
 	}
 	if cfg.RateFor == nil {
 		cfg.RateFor = func(string) float64 { return 1 }
@@ -100,7 +105,7 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 		cfg.Events = analytics.Nop{}
 	}
 	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
-		queue: make(chan string, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}}
+		queue: make(chan string, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}, reclaim: map[string]bool{}}
 	o.idle = sync.NewCond(&o.mu)
 	for range cfg.Workers {
 		o.wg.Add(1)
@@ -224,9 +229,20 @@ func (o *Outbox) limiter(from string) *rate.Limiter {
 func (o *Outbox) deliver(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, ok, err := o.store.ClaimDelivery(ctx, id)
+	o.mu.Lock()
+	reclaim := o.reclaim[id]
+	delete(o.reclaim, id)
+	o.mu.Unlock()
+	claim := o.store.ClaimDelivery
+	if reclaim {
+		claim = o.store.ReclaimDelivery
+	}
+	d, ok, err := claim(ctx, id)
 	if err != nil {
 		o.log.Error("outbox: claim failed; retrying", "delivery", id, "err", err)
+		o.mu.Lock()
+		o.reclaim[id] = true
+		o.mu.Unlock()
 		o.later(time.Second, id)
 		return
 	}

@@ -242,6 +242,16 @@ func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (comms.Del
 	return c.d, c.ok, err
 }
 
+// ReclaimDelivery claims a delivery that is pending or already sending (see
+// comms.Store): the retry of a claim whose outcome was unknown.
+func (s *Conversations) ReclaimDelivery(ctx context.Context, id string) (comms.Delivery, bool, error) {
+	got, err := s.claimWhere(ctx, []string{id}, `('pending', 'sending')`)
+	if err != nil {
+		return comms.Delivery{}, false, err
+	}
+	return got[0].d, got[0].ok, nil
+}
+
 type claimed struct {
 	d  comms.Delivery
 	ok bool
@@ -252,12 +262,17 @@ type claimed struct {
 func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	return s.claimWhere(ctx, ids, `('pending')`)
+}
+
+// claimWhere claims the deliveries among ids whose status is in statuses (an SQL list).
+func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses string) ([]claimed, error) {
 	rows, err := s.pool.Query(ctx, `
 		UPDATE conversation.deliveries d SET
 			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
 				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
 			attempts = d.attempts + 1, updated_at = now()
-		WHERE d.client_message_id = ANY($1) AND d.status = 'pending'
+		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
 		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
 			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id)`, ids)
 	if err != nil {
@@ -481,14 +496,24 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// StrandedDeliveries lists pending deliveries that were due before `before` and were not
-// touched since: outbox rows committed by a step whose caller saw an error (a commit that
-// landed after its context gave up) and so never handed them to the outbox. Handing one
-// over twice is harmless: only one claim of a pending row wins.
-func (s *Conversations) StrandedDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT client_message_id FROM conversation.deliveries
-		WHERE status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
-		ORDER BY next_attempt_at LIMIT $2`, before, limit)
+// StrandedDeliveries lists deliveries nobody will send unless handed over again: pending
+// ones due before `before` and not touched since (their step committed although its
+// caller saw an error), and ones left 'sending' since sendingBefore (a send whose outcome
+// was never recorded: they go back to pending — the documented duplicate window of a
+// crash between the provider's answer and its record). Handing one over twice is
+// harmless: only one claim of a pending row wins.
+func (s *Conversations) StrandedDeliveries(ctx context.Context, before, sendingBefore time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH reset AS (
+			UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
+			WHERE status = 'sending' AND updated_at < $2
+			RETURNING client_message_id
+		)
+		SELECT client_message_id FROM reset
+		UNION ALL
+		(SELECT client_message_id FROM conversation.deliveries
+			WHERE status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
+			ORDER BY next_attempt_at LIMIT $3)`, before, sendingBefore, limit)
 	if err != nil {
 		return nil, err
 	}

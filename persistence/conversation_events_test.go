@@ -125,10 +125,26 @@ func TestStrandedDeliveriesArePendingRowsNothingTouched(t *testing.T) {
 	require.True(t, ok)
 	require.NoError(t, s.DeliveryDeferred(ctx, "deferred#0", time.Now().Add(time.Hour)))
 
-	fresh, err := s.StrandedDeliveries(ctx, time.Now().Add(-time.Minute), 10)
+	fresh, err := s.StrandedDeliveries(ctx, time.Now().Add(-time.Minute), time.Now().Add(-5*time.Minute), 10)
 	require.NoError(t, err)
 	require.Empty(t, fresh, "nothing is stranded a moment after its commit")
-	later, err := s.StrandedDeliveries(ctx, time.Now().Add(time.Minute), 10)
+	later, err := s.StrandedDeliveries(ctx, time.Now().Add(time.Minute), time.Now().Add(-5*time.Minute), 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"stranded#0"}, later)
+
+	// A claim whose outcome the outbox never learned leaves the row 'sending': a plain
+	// claim refuses it, a reclaim takes it, and long after, the sweep puts it back.
+	_, ok, err = s.ClaimDelivery(ctx, "claimed#0")
+	require.NoError(t, err)
+	require.False(t, ok)
+	d, ok, err := s.ReclaimDelivery(ctx, "claimed#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2, d.Attempts)
+	reset, err := s.StrandedDeliveries(ctx, time.Now().Add(-time.Minute), time.Now().Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"claimed#0"}, reset, "a send left unrecorded goes back to pending")
+	_, ok, err = s.ClaimDelivery(ctx, "claimed#0")
+	require.NoError(t, err)
+	require.True(t, ok)
 }

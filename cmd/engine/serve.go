@@ -428,17 +428,18 @@ func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 			if err := e.redispatch(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
 				log.Warn("webhook re-dispatch", "err", err)
 			}
-			if err := e.resend(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
+			if err := e.resend(ctx, time.Now()); err != nil && ctx.Err() == nil {
 				log.Warn("outbox re-dispatch", "err", err)
 			}
 		}
 	}
 }
 
-// resend hands the outbox again the deliveries due before `before` that nothing has
-// touched since: rows whose step committed although its caller saw an error.
-func (e *engine) resend(ctx context.Context, before time.Time) error {
-	ids, err := e.conversations.StrandedDeliveries(ctx, before, 10000)
+// resend hands the outbox again what nothing would send otherwise: deliveries due a
+// minute ago and untouched since (their step committed although its caller saw an error)
+// and sends left unrecorded for five minutes (a send takes at most 30 s).
+func (e *engine) resend(ctx context.Context, now time.Time) error {
+	ids, err := e.conversations.StrandedDeliveries(ctx, now.Add(-time.Minute), now.Add(-5*time.Minute), 10000)
 	if err != nil {
 		return err
 	}
