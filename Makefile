@@ -82,6 +82,22 @@ LOADTEST_ARGS ?= --baseline missed-calls:100 missed-calls:250 conversations:20 h
 loadtest: db ## run the load-test harness on a fresh engine and database; reports in .local/loadtest (docs/LOADTEST.md)
 	$(GO) run ./cmd/loadtest --database-url "$${DATABASE_URL:-$(PGURL)}" --out $(LOCAL)/loadtest $(LOADTEST_ARGS)
 
+.PHONY: fuzz
+fuzz: ## fuzz every parser and handler, 60 s per target (FUZZTIME=s to change; no database needed)
+	scripts/fuzz.sh $${FUZZTIME:-60}
+
+.PHONY: fuzz/short
+fuzz/short: ## the CI form of make fuzz: every fuzz target for 3 s
+	FUZZ_RACE=1 scripts/fuzz.sh 3
+
+.PHONY: chaos
+chaos: db ## fault-injection suite, full amounts: 20 kill -9s, 30 s database outage, minutes of vendor faults, slow database (~15-20 min; docs/FAULTS.md)
+	$(GO) run ./cmd/chaos --long --database-url "$${DATABASE_URL:-$(PGURL)}" --report $(LOCAL)/chaos-report.md
+
+.PHONY: chaos/short
+chaos/short: db ## the CI form of make chaos (~2 min)
+	$(GO) run ./cmd/chaos --database-url "$${DATABASE_URL:-$(PGURL)}" --report $(LOCAL)/chaos-short-report.md
+
 .PHONY: clean
 clean: ## remove build output (not the database)
 	rm -rf $(BIN)
