@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -79,7 +80,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rep != nil {
 		rep.Text(stdout)
 		if *reportPath != "" {
-			f, ferr := os.Create(*reportPath)
+			ferr := os.MkdirAll(filepath.Dir(*reportPath), 0o755)
+			var f *os.File
+			if ferr == nil {
+				f, ferr = os.Create(*reportPath)
+			}
 			if ferr == nil {
 				rep.Markdown(f)
 				ferr = f.Close()
