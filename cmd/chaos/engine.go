@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"ringback/internal/childenv"
 )
 
 // buildEngine compiles ./cmd/engine into out.
@@ -42,23 +44,7 @@ func freeAddr() (string, error) {
 // engineEnv is the suite's environment without any variable the engine reads, plus vars:
 // a developer's shell cannot redirect the run.
 func engineEnv(environ []string, vars map[string]string) []string {
-	prefixes := []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_"}
-	var out []string
-	for _, kv := range environ {
-		keep := true
-		for _, p := range prefixes {
-			if strings.HasPrefix(kv, p) {
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
+	return childenv.Build(environ, []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_"}, vars)
 }
 
 // engine is the engine binary run as a child process, restarted after each kill with

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"ringback/internal/childenv"
 )
 
 // buildEngine compiles ./cmd/engine into out with the go tool (the package path works from
@@ -49,22 +51,7 @@ var engineEnvPrefixes = []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADM
 
 // engineEnv is environ without the engine's variables, plus vars.
 func engineEnv(environ []string, vars map[string]string) []string {
-	var out []string
-	for _, kv := range environ {
-		keep := true
-		for _, p := range engineEnvPrefixes {
-			if strings.HasPrefix(kv, p) {
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
+	return childenv.Build(environ, engineEnvPrefixes, vars)
 }
 
 // engineProc is the engine running as a child process: its own process, so its CPU is
