@@ -11,12 +11,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"ringback/analytics"
 	"ringback/clock"
 	"ringback/comms/twilio"
 	"ringback/metrics"
+	"ringback/tracing"
 )
 
 // Delivery is one outbound SMS of the outbox.
@@ -29,6 +32,8 @@ type Delivery struct {
 	Attempts        int
 	TriggerAt       time.Time // when the webhook behind an auto-reply arrived; zero otherwise
 	ConversationID  string    // the conversation that decided it (the subject of its events)
+	CorrelationID   string    // the correlation id of the webhook behind it; "" if none
+	TraceParent     string    // W3C traceparent of the conversation step that decided it; "" if untraced
 }
 
 // Store is what the outbox needs of Postgres.
@@ -246,9 +251,13 @@ func (o *Outbox) deliver(id string) {
 		o.later(time.Second, id)
 		return
 	}
+	log := o.log
+	if d.CorrelationID != "" {
+		log = log.With("correlation_id", d.CorrelationID)
+	}
 	if !ok {
 		if d.Status == "suppressed" {
-			o.log.Info("outbox: recipient opted out before the send; suppressed", "delivery", id)
+			log.Info("outbox: recipient opted out before the send; suppressed", "delivery", id)
 			o.recordStatus(d, "suppressed", 0, o.clock.Now())
 		}
 		return
@@ -261,18 +270,18 @@ func (o *Outbox) deliver(id string) {
 		if wait := r.DelayFrom(now); wait > 0 {
 			r.CancelAt(now)
 			if err := o.store.DeliveryDeferred(ctx, id, now.Add(wait)); err != nil {
-				o.log.Error("outbox: deferring for the sender's rate failed", "delivery", id, "err", err)
+				log.Error("outbox: deferring for the sender's rate failed", "delivery", id, "err", err)
 			}
 			o.later(wait, id)
 			return
 		}
 	}
-	sent, err := o.sender.Send(ctx, twilio.Message{From: d.From, To: d.To, Body: d.Body, StatusCallback: o.cfg.StatusCallback})
+	sent, err := o.send(ctx, d)
 	now = o.clock.Now()
 	switch {
 	case err == nil:
 		if status, err := o.store.DeliveryAccepted(ctx, id, sent.SID, sent.Status); err != nil {
-			o.log.Error("outbox: recording the send failed", "delivery", id, "err", err)
+			log.Error("outbox: recording the send failed", "delivery", id, "err", err)
 		} else if status != "" {
 			o.recordStatus(d, statusLabel(status), 0, now)
 		}
@@ -283,7 +292,7 @@ func (o *Outbox) deliver(id string) {
 	case errors.Is(err, twilio.ErrOptedOut):
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
 		if err := o.store.DeliveryFailed(ctx, id, 21610); err != nil {
-			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+			log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
 		} else {
 			o.recordStatus(d, "failed", 21610, now)
 		}
@@ -292,16 +301,16 @@ func (o *Outbox) deliver(id string) {
 		}
 	case twilio.IsRetryable(err) && d.Attempts < o.cfg.MaxAttempts:
 		wait := backoff(d.Attempts)
-		o.log.Warn("outbox: send failed; retrying", "delivery", id, "attempt", d.Attempts, "in", wait, "err", err)
+		log.Warn("outbox: send failed; retrying", "delivery", id, "attempt", d.Attempts, "in", wait, "err", err)
 		if err := o.store.DeliveryRetry(ctx, id, now.Add(wait), 0); err != nil {
-			o.log.Error("outbox: requeue failed", "delivery", id, "err", err)
+			log.Error("outbox: requeue failed", "delivery", id, "err", err)
 		}
 		o.later(wait, id)
 	default:
-		o.log.Error("outbox: send failed for good", "delivery", id, "attempts", d.Attempts, "err", err)
+		log.Error("outbox: send failed for good", "delivery", id, "attempts", d.Attempts, "err", err)
 		o.metrics.SMSDeliveries.WithLabelValues("failed").Inc()
 		if err := o.store.DeliveryFailed(ctx, id, 0); err != nil {
-			o.log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
+			log.Error("outbox: recording the failure failed", "delivery", id, "err", err)
 		} else {
 			var se *twilio.SendError
 			code := 0
@@ -311,6 +320,24 @@ func (o *Outbox) deliver(id string) {
 			o.recordStatus(d, "failed", code, now)
 		}
 	}
+}
+
+// send hands d to the provider under a twilio.send span, a child of the conversation step
+// that decided d (its stored traceparent), with d's correlation id on the request.
+func (o *Outbox) send(ctx context.Context, d Delivery) (twilio.Sent, error) {
+	ctx, span := tracing.Tracer().Start(tracing.Extract(ctx, d.TraceParent), "twilio.send",
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(tracing.AttrCorrelationID.String(d.CorrelationID), tracing.AttrTenant.String(d.TenantID),
+			attribute.String("ringback.delivery", d.ClientMessageID), attribute.Int("ringback.attempt", d.Attempts)))
+	defer span.End()
+	if d.CorrelationID != "" {
+		ctx = twilio.WithCorrelationID(ctx, d.CorrelationID)
+	}
+	sent, err := o.sender.Send(ctx, twilio.Message{From: d.From, To: d.To, Body: d.Body, StatusCallback: o.cfg.StatusCallback})
+	if err != nil {
+		tracing.Fail(span, err)
+	}
+	return sent, err
 }
 
 // recordStatus reports a delivery's new status, which it reached at `at`, to the event

@@ -128,7 +128,7 @@ func (f *edgeFakes) ApplyReceipt(context.Context, string, string, int) (bool, er
 	return true, nil
 }
 
-func (f *edgeFakes) Dispatch(persistence.Envelope, WebhookPayload) {}
+func (f *edgeFakes) Dispatch(context.Context, persistence.Envelope, WebhookPayload) {}
 
 // newFuzzServer is a Server on fakes, built once per target (building one registers
 // every metric, which would dominate each input's time). Inputs run one at a time in a

@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"ringback/comms/twilio"
 	"ringback/persistence"
 	"ringback/tenant"
+	"ringback/tracing"
 )
 
 // Intake is what the webhook routes need of storage.
@@ -31,9 +33,22 @@ type Intake interface {
 	ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error)
 }
 
-// Dispatcher hands stored webhooks to the conversation actors.
+// Dispatcher hands stored webhooks to the conversation actors. ctx carries the webhook's
+// span (its trace context travels with the message); it is not for cancellation.
 type Dispatcher interface {
-	Dispatch(env persistence.Envelope, p WebhookPayload)
+	Dispatch(ctx context.Context, env persistence.Envelope, p WebhookPayload)
+}
+
+// CorrelationHeader answers every accepted webhook with the correlation id stored in its
+// envelope: the id its logs, outbox rows and provider calls carry.
+const CorrelationHeader = "X-Correlation-Id"
+
+// startWebhookSpan starts the span of a webhook request on route (its kind, refined once
+// parsed) and returns r carrying it.
+func startWebhookSpan(r *http.Request, route string) (*http.Request, trace.Span) {
+	ctx, span := tracing.Tracer().Start(r.Context(), "webhook "+route,
+		trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(tracing.AttrKind.String(route)))
+	return r.WithContext(ctx), span
 }
 
 // WebhookPayload is the part of a webhook the engine acts on, as stored in its envelope
@@ -91,12 +106,14 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		const source = "twilio"
 		kind := route
+		r, span := startWebhookSpan(r, route)
+		defer span.End()
 		reply := func(status int, twiml string) {
 			w.Header().Set("Content-Type", "text/xml")
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte(twiml))
 		}
-		fail := s.webhookFailer(w, source, &kind)
+		fail := s.webhookFailer(w, source, &kind).traced(span)
 		body, ok := s.webhookBody(w, r, "application/x-www-form-urlencoded", fail)
 		if !ok {
 			return
@@ -121,6 +138,7 @@ func (s *Server) twilioWebhook(route string) http.HandlerFunc {
 			return
 		}
 		if env != nil {
+			w.Header().Set(CorrelationHeader, env.CorrelationID)
 			s.process(r.Context(), *env, p)
 		}
 		if route == KindMissedCall {
@@ -227,6 +245,9 @@ func (s *Server) store(r *http.Request, source, kind, key, tenantID string, p We
 		return nil, true
 	}
 	s.webhookResult(source, kind, "accepted")
+	span := trace.SpanFromContext(r.Context())
+	span.SetName("webhook " + kind)
+	span.SetAttributes(tracing.AttrCorrelationID.String(env.CorrelationID), tracing.AttrKind.String(kind), tracing.AttrTenant.String(tenantID))
 	return &env, true
 }
 
@@ -235,7 +256,7 @@ func (s *Server) store(r *http.Request, source, kind, key, tenantID string, p We
 func (s *Server) process(ctx context.Context, env persistence.Envelope, p WebhookPayload) {
 	switch env.Kind {
 	case KindMissedCall, KindInboundSMS:
-		s.deps.Dispatcher.Dispatch(env, p)
+		s.deps.Dispatcher.Dispatch(ctx, env, p)
 		return
 	case KindSMSStatus:
 		if _, err := s.deps.Intake.ApplyReceipt(ctx, p.MessageSid, p.Status, p.ErrorCode); err != nil {
@@ -254,6 +275,14 @@ func (s *Server) process(ctx context.Context, env persistence.Envelope, p Webhoo
 
 // failer answers a refused webhook and counts it under its result.
 type failer func(status int, result, detail string)
+
+// traced is f that also marks span failed with the result and its detail.
+func (f failer) traced(span trace.Span) failer {
+	return func(status int, result, detail string) {
+		tracing.Fail(span, errors.New(result+": "+detail))
+		f(status, result, detail)
+	}
+}
 
 // webhookFailer answers failures of a webhook whose kind may still be refined (*kind is
 // read when it fails).
@@ -289,7 +318,9 @@ func (s *Server) webhookBody(w http.ResponseWriter, r *http.Request, contentType
 func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 	const source = "pbx"
 	kind := KindMissedCall
-	fail := s.webhookFailer(w, source, &kind)
+	r, span := startWebhookSpan(r, kind)
+	defer span.End()
+	fail := s.webhookFailer(w, source, &kind).traced(span)
 	body, ok := s.webhookBody(w, r, "application/json", fail)
 	if !ok {
 		return
@@ -318,6 +349,7 @@ func (s *Server) pbxMissedCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if env != nil {
+		w.Header().Set(CorrelationHeader, env.CorrelationID)
 		s.process(r.Context(), *env, p)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})

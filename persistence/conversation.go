@@ -214,8 +214,10 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 		}
 		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
 			VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, st.ID, st.TenantID, o.Body, o.ClientMessageID)
-		b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status, trigger_received_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)`, o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger)
+		b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status,
+				trigger_received_at, correlation_id, trace_parent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, NULLIF($9, ''), NULLIF($10, ''))`,
+			o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger, c.CorrelationID, c.TraceParent)
 	}
 	if c.EnvelopeKey != "" {
 		b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
@@ -274,6 +276,7 @@ func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses s
 			attempts = d.attempts + 1, updated_at = now()
 		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
 		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
+			COALESCE(d.correlation_id, ''), COALESCE(d.trace_parent, ''),
 			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -282,7 +285,8 @@ func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses s
 	for rows.Next() {
 		var d comms.Delivery
 		var trigger *time.Time
-		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger, &d.ConversationID); err != nil {
+		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger,
+			&d.CorrelationID, &d.TraceParent, &d.ConversationID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"ringback/actors"
 	"ringback/actors/resource"
@@ -17,6 +19,7 @@ import (
 	"ringback/clock"
 	"ringback/metrics"
 	"ringback/tenant"
+	"ringback/tracing"
 )
 
 // Kind is the directory kind of conversation actors; identity is "endpoint/phone".
@@ -32,14 +35,19 @@ type MissedCall struct {
 	TenantID, Endpoint, Phone string
 	EnvelopeKey               string
 	ReceivedAt                time.Time
+	// CorrelationID is the webhook's (from its envelope): on every log line of the step and
+	// every outbox row it writes. TraceParent is the W3C traceparent of the webhook's span
+	// ("" when untraced or replayed): the step's span is its child.
+	CorrelationID, TraceParent string
 }
 
 // InboundSMS is a stored inbound-SMS webhook.
 type InboundSMS struct {
-	TenantID, Endpoint, Phone string
-	EnvelopeKey, MessageSid   string
-	Body                      string
-	ReceivedAt                time.Time
+	TenantID, Endpoint, Phone  string
+	EnvelopeKey, MessageSid    string
+	Body                       string
+	ReceivedAt                 time.Time
+	CorrelationID, TraceParent string // as in MissedCall
 }
 
 // CarrierOptOut says the provider refused a send because the customer opted out with the
@@ -126,6 +134,13 @@ type Actor struct {
 
 	envOf *tenant.Config // the config env was built from; a new one (an apply) rebuilds it
 	env   env
+
+	// The step in progress: its logger (with the webhook's correlation id), its span and
+	// the span's traceparent, and the correlation id its outbox rows carry.
+	log         *slog.Logger
+	span        trace.Span
+	traceParent string
+	correlation string
 }
 
 // Receive dispatches.
@@ -183,6 +198,10 @@ func (a *Actor) pump(c actor.Context) {
 
 // done ends the step in progress and moves to the next event.
 func (a *Actor) done(c actor.Context) {
+	if a.span != nil {
+		a.span.End()
+		a.span = nil
+	}
 	a.busy = false
 	a.pump(c)
 }
@@ -273,25 +292,29 @@ func (a *Actor) armDeferred(c actor.Context) {
 // start begins the step of one event.
 func (a *Actor) start(c actor.Context, ev any) {
 	a.staged = nil
-	tenantID := ""
+	tenantID, event, correlation, parent := "", "", "", ""
 	switch m := ev.(type) {
 	case *MissedCall:
-		tenantID = m.TenantID
+		tenantID, event, correlation, parent = m.TenantID, "missed_call", m.CorrelationID, m.TraceParent
 	case *InboundSMS:
-		tenantID = m.TenantID
+		tenantID, event, correlation, parent = m.TenantID, "inbound_sms", m.CorrelationID, m.TraceParent
 	case *CarrierOptOut:
-		tenantID = m.TenantID
+		tenantID, event = m.TenantID, "carrier_opt_out"
 	case *quietEnded:
-		tenantID = a.st.TenantID
+		tenantID, event = a.st.TenantID, "quiet_hours_ended"
+		if a.st.Deferred != nil {
+			correlation = a.st.Deferred.CorrelationID
+		}
 	}
+	a.beginStep(event, tenantID, correlation, parent)
 	if err := a.ensureLoaded(c, tenantID); err != nil {
-		a.deps.Log.Error("conversation load failed; the webhook stays unprocessed and is replayed", "conversation", a.logID(), "err", err)
+		a.fail("conversation load failed; the webhook stays unprocessed and is replayed", err)
 		a.done(c)
 		return
 	}
 	e, err := a.business(a.st.TenantID)
 	if err != nil {
-		a.deps.Log.Error("conversation has no usable config", "conversation", a.logID(), "err", err)
+		a.fail("conversation has no usable config", err)
 		a.done(c)
 		return
 	}
@@ -311,11 +334,31 @@ func (a *Actor) start(c actor.Context, ev any) {
 	}
 }
 
+// beginStep starts the span and the logger of the step of an event: the span is a child
+// of the webhook's (parent, a traceparent) when there is one.
+func (a *Actor) beginStep(event, tenantID, correlation, parent string) {
+	a.correlation, a.log = correlation, a.deps.Log
+	if correlation != "" {
+		a.log = a.deps.Log.With("correlation_id", correlation)
+	}
+	ctx, span := tracing.Tracer().Start(tracing.Extract(context.Background(), parent), "conversation.step",
+		trace.WithAttributes(tracing.AttrCorrelationID.String(correlation), tracing.AttrTenant.String(tenantID),
+			attribute.String("ringback.event", event)))
+	a.span, a.traceParent = span, tracing.Inject(ctx)
+}
+
+// fail logs an error of the step in progress and records it on the step's span.
+func (a *Actor) fail(msg string, err error) {
+	a.log.Error(msg, "conversation", a.logID(), "err", err)
+	tracing.Fail(a.span, err)
+}
+
 // commit writes the step and hands its messages to the outbox, then ends the step.
 func (a *Actor) commit(c actor.Context, cm Commit) {
 	next := a.st
 	next.Version++
 	cm.State = next
+	cm.CorrelationID, cm.TraceParent = a.correlation, a.traceParent
 	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
 	err := a.deps.Store.Save(ctx, cm)
 	cancel()
@@ -325,9 +368,9 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 		// Nothing was written, so nothing happened: the events go. The envelope stays
 		// unprocessed and is replayed on restart (or was processed before: a repeat).
 		if errors.Is(err, ErrRepeated) {
-			a.deps.Log.Info("webhook handed to the conversation again; already processed", "conversation", a.logID())
+			a.log.Info("webhook handed to the conversation again; already processed", "conversation", a.logID())
 		} else {
-			a.deps.Log.Error("conversation commit failed", "conversation", a.logID(), "err", err)
+			a.fail("conversation commit failed", err)
 		}
 		a.loaded = false
 		a.done(c)
@@ -399,12 +442,12 @@ func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
 	case Send:
 		a.offer(c, e, now, "auto_reply", m.EnvelopeKey, m.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
 	case DeferQuietHours:
-		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey}
-		a.deps.Log.Info("auto-reply deferred to the end of quiet hours", "conversation", a.logID(), "at", at)
+		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey, CorrelationID: m.CorrelationID}
+		a.log.Info("auto-reply deferred to the end of quiet hours", "conversation", a.logID(), "at", at)
 		a.suppressed(verdict, at)
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	default:
-		a.deps.Log.Info("auto-reply suppressed", "conversation", a.logID(), "reason", verdict.String())
+		a.log.Info("auto-reply suppressed", "conversation", a.logID(), "reason", verdict.String())
 		a.suppressed(verdict, at)
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
 	}
@@ -423,7 +466,7 @@ func (a *Actor) onQuietEnded(c actor.Context, e env) {
 	case Send:
 		a.offer(c, e, now, "auto_reply", "quiet:"+d.EnvelopeKey, d.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
 	case DeferQuietHours:
-		a.st.Deferred = &Deferred{At: at, ReceivedAt: d.ReceivedAt, EnvelopeKey: d.EnvelopeKey}
+		a.st.Deferred = &Deferred{At: at, ReceivedAt: d.ReceivedAt, EnvelopeKey: d.EnvelopeKey, CorrelationID: d.CorrelationID}
 		a.suppressed(verdict, at)
 		a.commit(c, Commit{})
 	default:
@@ -445,7 +488,7 @@ func options(offers []Offer) []Option {
 func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, trigger time.Time, in *Received, text func([]Offer) string) {
 	svc, ok := e.cfg.Service(e.ep.DefaultService)
 	if !ok {
-		a.deps.Log.Error("endpoint's default service is not configured", "conversation", a.logID())
+		a.fail("endpoint's default service is not configured", fmt.Errorf("service %q not found", e.ep.DefaultService))
 		a.done(c)
 		return
 	}
@@ -460,7 +503,7 @@ func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, 
 	}, func(c actor.Context, v any) {
 		slots, _ := v.([]resource.Slot)
 		if err, isErr := v.(error); isErr {
-			a.deps.Log.Error("availability failed; answering without options", "conversation", a.logID(), "err", err)
+			a.fail("availability failed; answering without options", err)
 		}
 		offers := make([]Offer, len(slots))
 		for i, s := range slots {
@@ -589,7 +632,7 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option
 	}, func(c actor.Context, v any) {
 		h, ok := v.(resource.Claim)
 		if !ok {
-			a.deps.Log.Info("hold refused; offering fresh options", "conversation", a.logID(), "err", v)
+			a.log.Info("hold refused; offering fresh options", "conversation", a.logID(), "err", v)
 			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
 			return
 		}
@@ -615,7 +658,7 @@ func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
 		appt, ok := v.(resource.Appointment)
 		if !ok {
 			// Expired, released or lost: never "booked". Fresh options instead.
-			a.deps.Log.Info("confirm refused; offering fresh options", "conversation", a.logID(), "err", v)
+			a.log.Info("confirm refused; offering fresh options", "conversation", a.logID(), "err", v)
 			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
 			return
 		}

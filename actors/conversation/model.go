@@ -42,6 +42,8 @@ type Deferred struct {
 	At          time.Time `json:"at"`
 	ReceivedAt  time.Time `json:"received_at"`
 	EnvelopeKey string    `json:"envelope_key"`
+	// CorrelationID is the missed-call webhook's, so the deferred auto-reply carries it.
+	CorrelationID string `json:"correlation_id,omitempty"`
 }
 
 // State is a conversation between one business number and one customer phone: what the
@@ -84,6 +86,9 @@ type Commit struct {
 	Received    *Received
 	Outgoing    []Outgoing
 	EnvelopeKey string // "" when the step was not caused by a webhook
+	// CorrelationID and TraceParent of the step are stored on every outbox row of
+	// Outgoing, so the send logs the one and continues the trace of the other ("" for none).
+	CorrelationID, TraceParent string
 }
 
 // Store is what a conversation actor needs of Postgres.

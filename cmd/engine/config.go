@@ -9,6 +9,7 @@ import (
 	"time"
 
 	vsync "ringback/actors/sync"
+	"ringback/tracing"
 )
 
 // Config is the engine's configuration, read once from the environment (contract.md,
@@ -49,6 +50,10 @@ type Config struct {
 	// engine's live heap is small and measured (BenchmarkMissedCalls) GC was a fifth of its
 	// CPU at 100; 0 leaves Go's setting alone (GOGC set).
 	GCPercent int
+
+	// Tracing is OTEL_TRACES_EXPORTER (none, the default; stdout; otlp) and
+	// OTEL_EXPORTER_OTLP_ENDPOINT (default: otlptracehttp's, http://localhost:4318).
+	Tracing tracing.Config
 
 	// Test hooks (never set from the environment).
 	wrapProvider  func(conn vsync.Connection, p vsync.Provider) vsync.Provider
@@ -94,6 +99,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		JobberClientSecret: env("JOBBER_CLIENT_SECRET", ""),
 		SecretKey:          env("ENGINE_SECRET_KEY", ""),
 		LogFormat:          env("LOG_FORMAT", "text"),
+		Tracing: tracing.Config{
+			Exporter:     strings.ToLower(env("OTEL_TRACES_EXPORTER", "none")),
+			OTLPEndpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		},
 	}
 	if getenv("GOGC") == "" {
 		c.GCPercent = defaultGCPercent
@@ -117,6 +126,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("MAX_INFLIGHT %q: want a positive number", v)
 		}
 		c.MaxInFlight = n
+	}
+	switch c.Tracing.Exporter {
+	case "none", "stdout", "otlp":
+	default:
+		return c, fmt.Errorf("OTEL_TRACES_EXPORTER %q: want none, stdout or otlp", c.Tracing.Exporter)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)

@@ -19,6 +19,7 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 	require.Equal(t, "sandbox", c.webhookToken())
 	require.Equal(t, slog.LevelInfo, c.LogLevel)
 	require.Equal(t, defaultGCPercent, c.GCPercent)
+	require.Equal(t, "none", c.Tracing.Exporter, "tracing is off by default")
 
 	c, err = loadConfig(env(map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "PUBLIC_URL": "https://ringback.example/", "GOGC": "100"}))
 	require.NoError(t, err)
@@ -26,6 +27,11 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 	require.Equal(t, "tok", c.webhookToken())
 	require.Equal(t, "https://ringback.example", c.PublicURL, "the trailing slash would break signatures")
 	require.Zero(t, c.GCPercent, "GOGC set: leave Go's setting alone")
+
+	c, err = loadConfig(env(map[string]string{"OTEL_TRACES_EXPORTER": "OTLP", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}))
+	require.NoError(t, err)
+	require.Equal(t, "otlp", c.Tracing.Exporter)
+	require.Equal(t, "http://collector:4318", c.Tracing.OTLPEndpoint)
 
 	c, err = loadConfig(env(map[string]string{"MAX_INFLIGHT": "64"}))
 	require.NoError(t, err)
@@ -37,6 +43,7 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 		{"LOG_FORMAT": "xml"},
 		{"MAX_INFLIGHT": "0"},
 		{"MAX_INFLIGHT": "lots"},
+		{"OTEL_TRACES_EXPORTER": "jaeger"},
 	} {
 		_, err := loadConfig(env(bad))
 		require.Error(t, err, "%v", bad)

@@ -318,6 +318,7 @@ func TestAcceptedWebhooksAreReplayedAfterACrash(t *testing.T) {
 	require.NoError(t, e.eng.recover(context.Background()))
 	e.settle(customer)
 	require.Len(t, e.texts(customer), 1)
+	require.Equal(t, "c1", e.twilio.Messages()[0].CorrelationID, "a replay keeps the envelope's correlation id")
 	var unprocessed int
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM conversation.webhook_envelopes WHERE processed_at IS NULL AND key = 'voice:CA-crash:no-answer'`).Scan(&unprocessed))
 	require.Zero(t, unprocessed)

@@ -127,7 +127,7 @@ func (e *smsEngine) redispatch(key string) {
 		FROM conversation.webhook_envelopes WHERE key = $1`, key).Scan(&env.Source, &env.Key, &env.Kind, &env.TenantID, &env.CorrelationID, &env.Payload, &env.ReceivedAt))
 	var p ringhttp.WebhookPayload
 	require.NoError(e.t, json.Unmarshal(env.Payload, &p))
-	e.eng.dispatcher.Dispatch(env, p)
+	e.eng.dispatcher.Dispatch(context.Background(), env, p)
 }
 
 // TestEventLogFollowsAConversationToItsBooking drives one customer through the SMS flow

@@ -29,6 +29,7 @@ import (
 	"ringback/persistence"
 	"ringback/secrets"
 	"ringback/tenant"
+	"ringback/tracing"
 )
 
 func openDatabase(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
@@ -65,6 +66,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopTracing, err := tracing.Setup(ctx, cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Last: flushes the spans of everything stopped before it.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("tracing: the last spans could not be exported", "err", err)
+		}
+	}()
 	pool, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return err
@@ -323,26 +336,30 @@ type dispatcher struct {
 	log    *slog.Logger
 }
 
-func (d dispatcher) Dispatch(env persistence.Envelope, p ringhttp.WebhookPayload) {
+// Dispatch sends the conversation message of env, with env's correlation id and the
+// traceparent of ctx's span (the webhook's; none on a replay).
+func (d dispatcher) Dispatch(ctx context.Context, env persistence.Envelope, p ringhttp.WebhookPayload) {
 	if msg := tenant.PhoneProblem(p.From); msg != "" {
 		// An anonymous or malformed caller cannot be texted: nothing to do.
-		d.log.Info("webhook from a number that cannot be texted; ignored", "kind", env.Kind)
+		d.log.Info("webhook from a number that cannot be texted; ignored", "kind", env.Kind, "correlation_id", env.CorrelationID)
 		_ = d.intake.MarkEnvelopeProcessed(context.Background(), env.Key)
 		return
 	}
 	identity := conversation.Identity(p.To, p.From)
+	parent := tracing.Inject(ctx)
 	var msg any
 	switch env.Kind {
 	case ringhttp.KindMissedCall:
-		msg = &conversation.MissedCall{TenantID: env.TenantID, Endpoint: p.To, Phone: p.From, EnvelopeKey: env.Key, ReceivedAt: env.ReceivedAt}
+		msg = &conversation.MissedCall{TenantID: env.TenantID, Endpoint: p.To, Phone: p.From, EnvelopeKey: env.Key, ReceivedAt: env.ReceivedAt,
+			CorrelationID: env.CorrelationID, TraceParent: parent}
 	case ringhttp.KindInboundSMS:
 		msg = &conversation.InboundSMS{TenantID: env.TenantID, Endpoint: p.To, Phone: p.From, EnvelopeKey: env.Key,
-			MessageSid: p.MessageSid, Body: p.Body, ReceivedAt: env.ReceivedAt}
+			MessageSid: p.MessageSid, Body: p.Body, ReceivedAt: env.ReceivedAt, CorrelationID: env.CorrelationID, TraceParent: parent}
 	default:
 		return
 	}
 	if err := d.dir.Send(conversation.Kind, identity, msg); err != nil {
-		d.log.Error("dispatch failed; the webhook is replayed on restart", "err", err)
+		d.log.Error("dispatch failed; the webhook is replayed on restart", "correlation_id", env.CorrelationID, "err", err)
 	}
 }
 
@@ -350,7 +367,7 @@ func (d dispatcher) Dispatch(env persistence.Envelope, p ringhttp.WebhookPayload
 func (d dispatcher) Replay(ctx context.Context, env persistence.Envelope, p ringhttp.WebhookPayload) {
 	switch env.Kind {
 	case ringhttp.KindMissedCall, ringhttp.KindInboundSMS:
-		d.Dispatch(env, p)
+		d.Dispatch(ctx, env, p)
 		return
 	case ringhttp.KindSMSStatus:
 		if _, err := d.intake.ApplyReceipt(ctx, p.MessageSid, p.Status, p.ErrorCode); err != nil {

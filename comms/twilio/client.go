@@ -184,6 +184,24 @@ func (c *Client) Send(ctx context.Context, m Message) (Sent, error) {
 	return s, nil
 }
 
+// CorrelationHeader carries the correlation id of a send to the provider (and its logs).
+const CorrelationHeader = "X-Correlation-Id"
+
+type correlationKey struct{}
+
+// WithCorrelationID returns ctx carrying the correlation id of the webhook behind a send;
+// Send passes it to Twilio as the X-Correlation-Id request header. twilio-go has no header
+// hook and builds its requests with context.Background, so the id travels in the ctx Send
+// hands to its per-call transport.
+func WithCorrelationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey{}, id)
+}
+
+func correlationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey{}).(string)
+	return id
+}
+
 // exchange is the transport of one Send. It attaches the caller's ctx to the request and
 // records what happened on the wire, which twilio-go's errors do not tell: whether the
 // request was written in full (else Twilio cannot have acted on it) and which HTTP status
@@ -198,6 +216,13 @@ type exchange struct {
 }
 
 func (e *exchange) RoundTrip(r *http.Request) (*http.Response, error) {
+	if id := correlationID(e.ctx); id != "" {
+		// A RoundTripper must not change the caller's request: its own header map.
+		h := r.Header.Clone()
+		h.Set(CorrelationHeader, id)
+		r = r.WithContext(r.Context())
+		r.Header = h
+	}
 	ctx := httptrace.WithClientTrace(e.ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {

@@ -51,6 +51,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		Body:                form.Get("Body"),
 		StatusCallback:      form.Get("StatusCallback"),
 		MessagingServiceSID: form.Get("MessagingServiceSid"),
+		CorrelationID:       r.Header.Get("X-Correlation-Id"),
 	}
 	if code, msg := s.refusal(m, form); code != 0 {
 		writeError(w, http.StatusBadRequest, code, msg)

@@ -39,6 +39,9 @@ type Message struct {
 	StatusCallback      string
 	MessagingServiceSID string
 	ReceivedAt          time.Time
+	// CorrelationID is the request's X-Correlation-Id header (Twilio ignores it; the
+	// engine's tests check that sends carry their webhook's).
+	CorrelationID string
 }
 
 // Callback is the outcome of one status callback the fake posted.
