@@ -2,12 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,34 +15,13 @@ import (
 	"syscall"
 	"time"
 
-	"ringback/internal/childenv"
+	"ringback/internal/enginechild"
 )
-
-// buildEngine compiles ./cmd/engine into out.
-func buildEngine(ctx context.Context, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "ringback/cmd/engine")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ringback/cmd/engine: %w\n%s", err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-// freeAddr finds a free loopback port for the engine.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
 
 // engineEnv is the suite's environment without any variable the engine reads, plus vars:
 // a developer's shell cannot redirect the run.
 func engineEnv(environ []string, vars map[string]string) []string {
-	return childenv.Build(environ, []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_", "OTEL_"}, vars)
+	return enginechild.Env(environ, []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_", "OTEL_"}, vars)
 }
 
 // engine is the engine binary run as a child process, restarted after each kill with

@@ -26,6 +26,8 @@ import (
 	"ringback/fakes/jobberfake"
 	"ringback/fakes/oauthfake"
 	"ringback/fakes/twiliofake"
+
+	"ringback/internal/enginechild"
 )
 
 const (
@@ -83,7 +85,7 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 
 	s.logf("building the engine")
 	bin := filepath.Join(dir, "engine")
-	if err := buildEngine(ctx, bin); err != nil {
+	if err := enginechild.Build(ctx, bin); err != nil {
 		return nil, err
 	}
 
@@ -121,7 +123,7 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 	s.jobber.SetThrottle(10000, 10000)
 	defer s.jobber.Close()
 
-	addr, err := freeAddr()
+	addr, err := enginechild.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -1,49 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"ringback/internal/childenv"
+	"ringback/internal/enginechild"
 )
-
-// buildEngine compiles ./cmd/engine into out with the go tool (the package path works from
-// anywhere inside the module).
-func buildEngine(ctx context.Context, out string) error {
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "ringback/cmd/engine")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ringback/cmd/engine: %w\n%s", err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-// freeAddr finds a free loopback port for the engine to listen on. Another process could
-// take it before the engine does; the engine then fails to start and says so.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
 
 // engineEnvPrefixes are the variables the engine reads; the harness sets its own and
 // passes none of the caller's, so a developer's shell cannot redirect the run.
@@ -51,7 +22,7 @@ var engineEnvPrefixes = []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADM
 
 // engineEnv is environ without the engine's variables, plus vars.
 func engineEnv(environ []string, vars map[string]string) []string {
-	return childenv.Build(environ, engineEnvPrefixes, vars)
+	return enginechild.Env(environ, engineEnvPrefixes, vars)
 }
 
 // engineProc is the engine running as a child process: its own process, so its CPU is

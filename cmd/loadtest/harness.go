@@ -28,6 +28,8 @@ import (
 	"ringback/fakes/googlefake"
 	"ringback/fakes/jobberfake"
 	"ringback/fakes/oauthfake"
+
+	"ringback/internal/enginechild"
 )
 
 // engineReadyTimeout bounds the engine's start-up (migrations included).
@@ -284,14 +286,14 @@ func (h *harness) startEngine(ctx context.Context, adminToken, webhookToken stri
 	bin := o.Engine
 	if o.Build {
 		h.logf("building %s", bin)
-		if err := buildEngine(ctx, bin); err != nil {
+		if err := enginechild.Build(ctx, bin); err != nil {
 			if _, statErr := os.Stat(bin); statErr != nil {
 				return err
 			}
 			h.problem("could not rebuild the engine, using the existing %s: %v", bin, err)
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := enginechild.FreeAddr()
 	if err != nil {
 		return err
 	}
