@@ -23,6 +23,8 @@ type (
 	kick struct{}
 	// wake is the child's retry timer firing.
 	wake struct{}
+	// opened is a provider's Open reporting back.
+	opened struct{ err error }
 	// jobFinished is a worker reporting a job's end; panicked is set if the provider
 	// panicked. recorded says the outcome is in Postgres, at `at` (else the job runs again).
 	jobFinished struct {
@@ -104,7 +106,7 @@ type child struct {
 	stopRead    func() bool
 	reading     bool
 	readers     []*actor.PID
-	reconciling int  // vendor changes being reconciled
+	reconciling int  // vendor changes being reconciled, and a provider's Open
 	stopped     bool // gave up (reconnect needed): ignore work until stopped
 	consecFail  int
 }
@@ -128,6 +130,8 @@ func (c *child) Receive(ctx actor.Context) {
 		c.onRead(ctx, m)
 	case *VendorChange:
 		c.reconcileChange(ctx, m)
+	case *opened:
+		c.onOpened(ctx, m)
 	case *vendorChangeDone:
 		c.reconciling--
 		c.deps.Log.Info("sync: vendor change handled", "connection", c.conn.key(), "key", m.key, "outcome", m.outcome)
@@ -154,10 +158,32 @@ func (c *child) start(ctx actor.Context) {
 		panic(fmt.Sprintf("connect %s: %v", c.conn.key(), err)) // the supervisor backs off and retries
 	}
 	c.provider = p
+	if o, ok := p.(Opener); ok {
+		c.reconciling++
+		self, root, timeout := ctx.Self(), ctx.ActorSystem().Root, c.deps.CallTimeout
+		go func() {
+			octx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			root.Send(self, &opened{err: o.Open(octx)})
+		}()
+	}
 	c.fill(ctx)
 	if _, ok := p.(BusyReader); ok {
 		c.read(ctx)
 	}
+}
+
+// onOpened accounts for a provider's Open.
+func (c *child) onOpened(ctx actor.Context, m *opened) {
+	c.reconciling--
+	switch {
+	case errors.Is(m.err, ErrReconnect):
+		c.giveUp(ctx, ReconnectNeeded, m.err)
+		return
+	case m.err != nil:
+		c.deps.Log.Warn("sync: opening the connection failed; retried when it restarts", "connection", c.conn.key(), "err", m.err)
+	}
+	c.fill(ctx)
 }
 
 func (c *child) stopTimers() {

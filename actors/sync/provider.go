@@ -144,3 +144,11 @@ type Change struct {
 type Reconciler interface {
 	Lookup(ctx context.Context, kind, itemID string) (Change, error)
 }
+
+// Opener is a Provider with work to do once when its connection starts (Jobber: learn
+// the account id that routes its webhooks). Open runs off the connection's mailbox; an
+// error wrapping ErrReconnect parks the connection, any other is logged and not retried
+// until the connection restarts.
+type Opener interface {
+	Open(ctx context.Context) error
+}

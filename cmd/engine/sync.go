@@ -83,18 +83,15 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 					return nil, err
 				}
 				c := jobber.New(jobber.Config{APIURL: cfg.JobberAPIURL, TokenSource: ts, HTTPClient: hc})
-				// The account id routes Jobber's webhooks here; without it they are ignored,
-				// but appointments still sync, so a failure here is not fatal.
-				if id, err := c.AccountID(ctx); err != nil {
-					if errors.Is(err, vsync.ErrReconnect) {
-						return nil, err
+				return wrap(conn, jobberConnection{Client: c, open: func(ctx context.Context) error {
+					// The account id routes Jobber's webhooks here; until it is known they
+					// are ignored, while appointments sync as usual.
+					id, err := c.AccountID(ctx)
+					if err != nil {
+						return fmt.Errorf("reading the Jobber account id: %w", err)
 					}
-					log.Warn("sync: reading the Jobber account id failed; its webhooks are ignored until the connection restarts",
-						"connection", conn.TenantID+"/"+conn.ID, "err", err)
-				} else if err := tenants.SetAccountID(ctx, conn.TenantID, conn.ID, id); err != nil {
-					return nil, err
-				}
-				return wrap(conn, c), nil
+					return tenants.SetAccountID(ctx, conn.TenantID, conn.ID, id)
+				}}), nil
 			},
 		},
 		Busy: func(tenantID, resourceID string, busy []vsync.Interval, readAt time.Time) {
@@ -110,6 +107,15 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 		},
 	})
 }
+
+// jobberConnection is a Jobber client that learns its account id when its connection
+// starts (vsync.Opener), off the connection's mailbox.
+type jobberConnection struct {
+	*jobber.Client
+	open func(ctx context.Context) error
+}
+
+func (j jobberConnection) Open(ctx context.Context) error { return j.open(ctx) }
 
 func envPrefix(provider string) string {
 	if provider == tenant.ProviderGoogle {
