@@ -105,9 +105,10 @@ type child struct {
 	wakeAt      time.Time
 	stopRead    func() bool
 	reading     bool
-	readers     []*actor.PID
-	reconciling int  // vendor changes being reconciled, and a provider's Open
-	stopped     bool // gave up (reconnect needed): ignore work until stopped
+	readers     []*actor.PID // waiting for the read in progress
+	nextReaders []*actor.PID // waiting for a read that starts after their request
+	reconciling int          // vendor changes being reconciled, and a provider's Open
+	stopped     bool         // gave up (reconnect needed): ignore work until stopped
 	consecFail  int
 }
 
@@ -123,7 +124,9 @@ func (c *child) Receive(ctx actor.Context) {
 		c.onFinished(ctx, m)
 	case *readCalendars:
 		if ctx.Sender() != nil {
-			c.readers = append(c.readers, ctx.Sender())
+			// An on-demand read must begin after the request: one asked for while a read
+			// is running waits for the next.
+			c.nextReaders = append(c.nextReaders, ctx.Sender())
 		}
 		c.read(ctx)
 	case *calendarsRead:
@@ -345,13 +348,15 @@ func (c *child) onFinished(ctx actor.Context, m *jobFinished) {
 func (c *child) read(ctx actor.Context) {
 	br, ok := c.provider.(BusyReader)
 	if !ok || c.stopped {
+		c.readers, c.nextReaders = append(c.readers, c.nextReaders...), nil
 		c.answerReaders(ctx, errors.New("this connection has no calendars to read"))
 		return
 	}
 	if c.reading {
-		return
+		return // onRead starts another for nextReaders
 	}
 	c.reading = true
+	c.readers, c.nextReaders = append(c.readers, c.nextReaders...), nil
 	self, root, deps, conn := ctx.Self(), ctx.ActorSystem().Root, c.deps, c.conn
 	go func() {
 		err := deps.readCalendars(conn, br)
@@ -363,7 +368,13 @@ func (c *child) onRead(ctx actor.Context, m *calendarsRead) {
 	c.reading = false
 	c.answerReaders(ctx, m.err)
 	if errors.Is(m.err, ErrReconnect) {
+		c.readers, c.nextReaders = c.nextReaders, nil
+		c.answerReaders(ctx, m.err)
 		c.giveUp(ctx, ReconnectNeeded, m.err)
+		return
+	}
+	if len(c.nextReaders) > 0 {
+		c.read(ctx) // its own completion re-arms the timer
 		return
 	}
 	every := tenant.DefaultPolicies.CalendarRefresh.Std()
