@@ -86,6 +86,7 @@ func newSyncWorld(t *testing.T, hooks ...func(*Config)) *syncWorld {
 	w.testEngine = w.start(pgtest.Pool(t), clock.NewFake(monday0600))
 	w.apply(withCalendar(syncedPlumber))
 	w.readCalendars()
+	w.settle() // the connections have opened (Jobber's account id is known: its webhooks route)
 	return w
 }
 
