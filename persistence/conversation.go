@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"ringback/actors/conversation"
@@ -27,8 +29,10 @@ type Conversations struct {
 	// ForgetEndpoints drops it after a config apply.
 	owners sync.Map
 
-	// Group commits of the hot path: webhook envelopes, outbox claims and acceptances.
+	// Group commits of the hot path: webhook envelopes, conversation steps, outbox claims
+	// and acceptances.
 	envelopes   *group[Envelope, bool]
+	saves       *group[conversation.Commit, error]
 	claims      *group[string, claimed]
 	acceptances *group[acceptance, string]
 }
@@ -47,6 +51,7 @@ var (
 func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
 	s := &Conversations{pool: pool, box: box}
 	s.envelopes = &group[Envelope, bool]{lanes: 2, max: 256, run: s.insertEnvelopes}
+	s.saves = &group[conversation.Commit, error]{lanes: 2, max: 64, run: s.saveSteps}
 	s.claims = &group[string, claimed]{lanes: 2, max: 128, run: s.claimDeliveries}
 	s.acceptances = &group[acceptance, string]{lanes: 2, max: 128, run: s.acceptDeliveries}
 	return s
@@ -172,22 +177,94 @@ func (s *Conversations) Load(ctx context.Context, endpoint, phone string) (conve
 // opt-out list the outbox consults, and the processed mark of the envelope behind it. A
 // step whose envelope was processed before (the same webhook handed over twice) writes
 // nothing and fails with conversation.ErrRepeated.
+//
+// Steps of different conversations saved at the same time share one transaction (group
+// commit, see group): under load Postgres commits once for many steps instead of once
+// per step. Each step's outcome is still its own: when the shared transaction fails on
+// one step (a stale version, a repeated webhook), it wrote nothing, and each step of it
+// is saved again alone.
 func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
+	res, err := s.saves.do(ctx, c)
+	if err != nil {
+		return err // ctx ended first; the step may still commit
+	}
+	return res
+}
+
+// saveSteps saves a group of steps of distinct conversations in one implicit transaction
+// (one pipelined round trip), or, when a statement of it failed, each step alone.
+func (s *Conversations) saveSteps(batch []conversation.Commit) ([]error, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make([]error, len(batch))
+	if len(batch) == 1 {
+		out[0] = s.saveAlone(ctx, batch[0])
+		return out, nil
+	}
+	b := &pgx.Batch{}
+	for _, c := range batch {
+		queueStep(b, c)
+	}
+	err := s.pool.SendBatch(ctx, b).Close()
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) {
+		// Committed, or the database could not be reached: the same for every step (an
+		// unknown outcome is settled by the version check when the actor reloads).
+		for i := range out {
+			out[i] = saveError(err)
+		}
+		return out, nil
+	}
+	// One step's statement failed and rolled the group back: nothing was written.
+	for i, c := range batch {
+		out[i] = s.saveAlone(ctx, c)
+	}
+	return out, nil
+}
+
+// saveAlone saves one step in its own transaction.
+func (s *Conversations) saveAlone(ctx context.Context, c conversation.Commit) error {
+	b := &pgx.Batch{}
+	queueStep(b, c)
+	return saveError(s.pool.SendBatch(ctx, b).Close())
+}
+
+// saveError maps the error of a step's transaction to the conversation store's errors.
+func saveError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case IsCode(err, repeatedStep):
+		return conversation.ErrRepeated
+	case IsCode(err, pgerrcode.SerializationFailure):
+		return conversation.ErrStale
+	default:
+		return fmt.Errorf("save conversation: %w", err)
+	}
+}
+
+// newID is a new time-ordered row id in the form pgx encodes directly.
+func newID() pgtype.UUID { return pgtype.UUID{Bytes: uuid.Must(uuid.NewV7()), Valid: true} }
+
+// repeatedStep is the SQLSTATE conversation.repeated_step() raises (migration 005).
+const repeatedStep = "RB001"
+
+// queueStep queues the statements of one conversation step. Run as (part of) one
+// implicit transaction, a stale version raises (conversation.stale_write) and so does an
+// envelope processed before (conversation.repeated_step), either aborting the whole
+// transaction. Only this conversation's actor marks its envelopes, one step at a time,
+// so the check is exact.
+func queueStep(b *pgx.Batch, c conversation.Commit) {
 	st := c.State
+	// uuid.UUID is a driver.Valuer, which pgx encodes through a string after trying
+	// other plans; pgtype.UUID goes straight to the binary form.
+	id := pgtype.UUID{Bytes: st.ID, Valid: true}
 	var lastAuto *time.Time
 	if !st.Caller.LastAutoReply.IsZero() {
 		lastAuto = &st.Caller.LastAutoReply
 	}
-	// One pipelined batch, run by Postgres as one implicit transaction (one round trip). A
-	// stale version raises (conversation.stale_write), which aborts the whole batch; so
-	// does an envelope processed before, which the first statement tells apart. Only this
-	// conversation's actor marks its envelopes, one step at a time, so the check is exact.
-	b := &pgx.Batch{}
-	repeated := false
 	if c.EnvelopeKey != "" {
-		b.Queue(`SELECT EXISTS (SELECT 1 FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL)`, c.EnvelopeKey).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&repeated) })
-		b.Queue(`SELECT conversation.stale_write() FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL`, c.EnvelopeKey)
+		b.Queue(`SELECT conversation.repeated_step() FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL`, c.EnvelopeKey)
 	}
 	b.Queue(`
 		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
@@ -196,7 +273,7 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 			opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at, updated_at = now(),
 			version = CASE WHEN conversation.conversations.version = excluded.version - 1 THEN excluded.version
 				ELSE conversation.stale_write() END`,
-		st.ID, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
+		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
 	if st.Caller.OptedOut {
 		b.Queue(`INSERT INTO conversation.opt_outs (endpoint, customer_phone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, st.Endpoint, st.Phone)
 	} else {
@@ -204,16 +281,16 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 	}
 	if r := c.Received; r != nil {
 		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, provider_sid)
-			VALUES ($1, $2, $3, 'in', $4, $5) ON CONFLICT DO NOTHING`, uuid.Must(uuid.NewV7()), st.ID, st.TenantID, r.Body, r.MessageSid)
+			VALUES ($1, $2, $3, 'in', $4, $5) ON CONFLICT DO NOTHING`, newID(), id, st.TenantID, r.Body, r.MessageSid)
 	}
 	for _, o := range c.Outgoing {
-		msgID := uuid.Must(uuid.NewV7())
+		msgID := newID()
 		var trigger *time.Time
 		if !o.TriggerAt.IsZero() {
 			trigger = &o.TriggerAt
 		}
 		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
-			VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, st.ID, st.TenantID, o.Body, o.ClientMessageID)
+			VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, id, st.TenantID, o.Body, o.ClientMessageID)
 		b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status,
 				trigger_received_at, correlation_id, trace_parent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, NULLIF($9, ''), NULLIF($10, ''))`,
@@ -222,17 +299,6 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 	if c.EnvelopeKey != "" {
 		b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
 	}
-	err := s.pool.SendBatch(ctx, b).Close()
-	if repeated {
-		return conversation.ErrRepeated
-	}
-	if IsCode(err, pgerrcode.SerializationFailure) {
-		return conversation.ErrStale
-	}
-	if err != nil {
-		return fmt.Errorf("save conversation: %w", err)
-	}
-	return nil
 }
 
 // ClaimDelivery moves a pending delivery to 'sending' and returns it, unless its recipient

@@ -1,0 +1,83 @@
+package persistence_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"ringback/actors/conversation"
+	"ringback/persistence"
+	"ringback/persistence/pgtest"
+	"ringback/secrets"
+)
+
+// TestGroupedStepsCommitTogetherAndFailAlone: steps of different conversations saved
+// together share one transaction; when one of them is stale or repeated, the others still
+// commit, and that one writes nothing and gets its own error.
+func TestGroupedStepsCommitTogetherAndFailAlone(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	box, err := secrets.NewBox("")
+	require.NoError(t, err)
+	s, ctx := persistence.NewConversations(pool, box), context.Background()
+	step := func(phone string, version int64) conversation.State {
+		return conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: phone, Stage: conversation.Idle, Version: version}
+	}
+	out := func(id string) []conversation.Outgoing {
+		return []conversation.Outgoing{{ClientMessageID: id, Body: "hello", Kind: "auto_reply"}}
+	}
+
+	// All good: one transaction for both (their rows carry one xmin).
+	e, f := step("+15125550101", 1), step("+15125550102", 1)
+	storeEnvelope(t, s, "env-e", "missed-call", map[string]string{"from": e.Phone})
+	errs := s.SaveSteps([]conversation.Commit{{State: e, EnvelopeKey: "env-e", Outgoing: out("e#0")}, {State: f, Outgoing: out("f#0")}})
+	require.Equal(t, []error{nil, nil}, errs)
+	var txs int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(DISTINCT xmin::text) FROM conversation.conversations WHERE id = ANY($1)`,
+		[]uuid.UUID{e.ID, f.ID}).Scan(&txs))
+	require.Equal(t, 1, txs, "two steps saved together are one transaction")
+
+	// One stale, one repeated, two good ones in one group.
+	stale := step("+15125550103", 1)
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: stale}))
+	repeat := step("+15125550104", 1)
+	storeEnvelope(t, s, "env-r", "missed-call", map[string]string{"from": repeat.Phone})
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: repeat, EnvelopeKey: "env-r"}))
+	repeat.Version = 2
+	a, d := step("+15125550105", 1), step("+15125550106", 1)
+	storeEnvelope(t, s, "env-a", "missed-call", map[string]string{"from": a.Phone})
+	errs = s.SaveSteps([]conversation.Commit{
+		{State: a, EnvelopeKey: "env-a", Outgoing: out("a#0")},
+		{State: stale, Outgoing: out("stale#0")},
+		{State: repeat, EnvelopeKey: "env-r", Outgoing: out("repeat#0")},
+		{State: d, Outgoing: out("d#0")},
+	})
+	require.Len(t, errs, 4)
+	require.NoError(t, errs[0])
+	require.ErrorIs(t, errs[1], conversation.ErrStale)
+	require.ErrorIs(t, errs[2], conversation.ErrRepeated)
+	require.NoError(t, errs[3])
+
+	for _, c := range []struct {
+		st      conversation.State
+		id      string
+		written bool
+	}{{a, "a#0", true}, {d, "d#0", true}, {stale, "stale#0", false}, {repeat, "repeat#0", false}} {
+		got, err := s.Load(ctx, c.st.Endpoint, c.st.Phone)
+		require.NoError(t, err)
+		_, ok, err := s.ClaimDelivery(ctx, c.id)
+		require.NoError(t, err)
+		require.Equal(t, c.written, ok, "outbox row of %s", c.id)
+		if c.written {
+			require.Equal(t, c.st.Version, got.Version)
+		} else {
+			require.Equal(t, int64(1), got.Version, "nothing of the failed step %s was written", c.id)
+		}
+	}
+	unprocessed, err := s.Unprocessed(ctx, time.Time{}, 10)
+	require.NoError(t, err)
+	require.Empty(t, unprocessed, "the good steps' envelopes are processed; the repeat's was before")
+}
