@@ -29,9 +29,10 @@ type Conversations struct {
 	// ForgetEndpoints drops it after a config apply.
 	owners sync.Map
 
-	// Group commits of the hot path: webhook envelopes, conversation steps, outbox claims
-	// and acceptances.
+	// Grouped calls of the hot path: webhook envelopes, conversation loads and steps,
+	// outbox claims and acceptances.
 	envelopes   *group[Envelope, bool]
+	loads       *group[conversationKey, *conversation.State]
 	saves       *group[conversation.Commit, error]
 	claims      *group[string, claimed]
 	acceptances *group[acceptance, string]
@@ -51,6 +52,7 @@ var (
 func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
 	s := &Conversations{pool: pool, box: box}
 	s.envelopes = &group[Envelope, bool]{lanes: 2, max: 256, run: s.insertEnvelopes}
+	s.loads = &group[conversationKey, *conversation.State]{lanes: 2, max: 128, run: s.loadConversations}
 	s.saves = &group[conversation.Commit, error]{lanes: 2, max: 64, run: s.saveSteps}
 	s.claims = &group[string, claimed]{lanes: 2, max: 128, run: s.claimDeliveries}
 	s.acceptances = &group[acceptance, string]{lanes: 2, max: 128, run: s.acceptDeliveries}
@@ -162,14 +164,50 @@ func (s *Conversations) Unprocessed(ctx context.Context, before time.Time, limit
 	})
 }
 
-// Load returns the conversation of (endpoint, phone).
+// Load returns the conversation of (endpoint, phone). Loads that arrive together (many
+// conversations activating at once) share one query.
 func (s *Conversations) Load(ctx context.Context, endpoint, phone string) (conversation.State, error) {
-	var st conversation.State
-	err := s.pool.QueryRow(ctx, `SELECT data FROM conversation.conversations WHERE endpoint = $1 AND customer_phone = $2`, endpoint, phone).Scan(&st)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return st, conversation.ErrNoConversation
+	got, err := s.loads.do(ctx, conversationKey{endpoint, phone})
+	if err != nil {
+		return conversation.State{}, err
 	}
-	return st, err
+	if got == nil {
+		return conversation.State{}, conversation.ErrNoConversation
+	}
+	return *got, nil
+}
+
+type conversationKey struct{ endpoint, phone string }
+
+// loadConversations reads the conversations of keys in one query; nil for none.
+func (s *Conversations) loadConversations(keys []conversationKey) ([]*conversation.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	endpoints, phones := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		endpoints[i], phones[i] = k.endpoint, k.phone
+	}
+	rows, err := s.pool.Query(ctx, `SELECT u.i, c.data FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(endpoint, phone, i)
+		JOIN conversation.conversations c ON c.endpoint = u.endpoint AND c.customer_phone = u.phone`, endpoints, phones)
+	if err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	out := make([]*conversation.State, len(keys))
+	var i int64
+	var st conversation.State
+	_, err = pgx.ForEachRow(rows, []any{&i, &st}, func() error {
+		if i < 1 || int(i) > len(keys) {
+			return fmt.Errorf("load conversations: row %d of %d", i, len(keys))
+		}
+		loaded := st
+		out[i-1] = &loaded
+		st = conversation.State{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	return out, nil
 }
 
 // Save writes one conversation step in one transaction: the state (checked against the
@@ -263,9 +301,6 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 	if !st.Caller.LastAutoReply.IsZero() {
 		lastAuto = &st.Caller.LastAutoReply
 	}
-	if c.EnvelopeKey != "" {
-		b.Queue(`SELECT conversation.repeated_step() FROM conversation.webhook_envelopes WHERE key = $1 AND processed_at IS NOT NULL`, c.EnvelopeKey)
-	}
 	b.Queue(`
 		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -274,9 +309,11 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 			version = CASE WHEN conversation.conversations.version = excluded.version - 1 THEN excluded.version
 				ELSE conversation.stale_write() END`,
 		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
-	if st.Caller.OptedOut {
+	switch {
+	case c.OptOutUnchanged:
+	case st.Caller.OptedOut:
 		b.Queue(`INSERT INTO conversation.opt_outs (endpoint, customer_phone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, st.Endpoint, st.Phone)
-	} else {
+	default:
 		b.Queue(`DELETE FROM conversation.opt_outs WHERE endpoint = $1 AND customer_phone = $2`, st.Endpoint, st.Phone)
 	}
 	if r := c.Received; r != nil {
@@ -297,7 +334,11 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 			o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger, c.CorrelationID, c.TraceParent)
 	}
 	if c.EnvelopeKey != "" {
-		b.Queue(`UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL`, c.EnvelopeKey)
+		// Marks the envelope processed, or raises when it was before (the statement's
+		// snapshot still sees the row its own UPDATE skipped).
+		b.Queue(`WITH marked AS (UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL RETURNING 1)
+			SELECT conversation.repeated_step() FROM conversation.webhook_envelopes
+			WHERE key = $1 AND processed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marked)`, c.EnvelopeKey)
 	}
 }
 
@@ -416,8 +457,6 @@ func (s *Conversations) acceptDeliveries(batch []acceptance) ([]string, error) {
 			})
 			return err
 		})
-	b.Queue(`UPDATE conversation.messages m SET provider_sid = u.sid
-		FROM unnest($1::text[], $2::text[]) AS u(id, sid) WHERE m.client_message_id = u.id AND u.sid <> ''`, ids, sids)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("record sends: %w", err)
 	}

@@ -122,6 +122,9 @@ type Actor struct {
 
 	st       State
 	loaded   bool
+	// storedOptOut is the caller's opt-out as the store holds it (as of the last load
+	// or save), so a step that does not change it does not write it.
+	storedOptOut bool
 	queue    []any
 	busy     bool
 	then     func(c actor.Context, v any) // continuation of the step in progress
@@ -272,7 +275,7 @@ func (a *Actor) ensureLoaded(c actor.Context, tenantID string) error {
 	case err != nil:
 		return err
 	}
-	a.st, a.loaded = st, true
+	a.st, a.loaded, a.storedOptOut = st, true, st.Caller.OptedOut
 	a.armDeferred(c)
 	return nil
 }
@@ -359,6 +362,7 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 	next.Version++
 	cm.State = next
 	cm.CorrelationID, cm.TraceParent = a.correlation, a.traceParent
+	cm.OptOutUnchanged = next.Caller.OptedOut == a.storedOptOut
 	ctx, cancel := context.WithTimeout(context.Background(), a.deps.CallTimeout)
 	err := a.deps.Store.Save(ctx, cm)
 	cancel()
@@ -376,7 +380,7 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 		a.done(c)
 		return
 	}
-	a.st = next
+	a.st, a.storedOptOut = next, next.Caller.OptedOut
 	// Recorded before the outbox hears of the messages, so an auto_reply.sent precedes
 	// the delivery.status of its message in the log.
 	now := a.deps.Clock.Now()

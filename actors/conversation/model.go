@@ -89,6 +89,9 @@ type Commit struct {
 	// CorrelationID and TraceParent of the step are stored on every outbox row of
 	// Outgoing, so the send logs the one and continues the trace of the other ("" for none).
 	CorrelationID, TraceParent string
+	// OptOutUnchanged says the caller's opt-out is what the store already holds, so the
+	// opt-out list the outbox consults needs no write (most steps). False writes it.
+	OptOutUnchanged bool
 }
 
 // Store is what a conversation actor needs of Postgres.
