@@ -81,3 +81,27 @@ func TestGroupedStepsCommitTogetherAndFailAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, unprocessed, "the good steps' envelopes are processed; the repeat's was before")
 }
+
+// TestGroupedLoadsAnswerEachKey: conversations loaded together each get their own state,
+// and a pair without one gets none.
+func TestGroupedLoadsAnswerEachKey(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	a := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550111", Stage: conversation.Offered, Version: 1}
+	b := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550200", Phone: "+15125550111", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: a}))
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: b}))
+
+	got := s.LoadMany([2]string{b.Endpoint, b.Phone}, [2]string{a.Endpoint, "+15125550999"}, [2]string{a.Endpoint, a.Phone})
+	require.Len(t, got, 3)
+	require.NotNil(t, got[0])
+	require.Equal(t, b.ID, got[0].ID)
+	require.Equal(t, conversation.Idle, got[0].Stage)
+	require.Nil(t, got[1])
+	require.NotNil(t, got[2])
+	require.Equal(t, a.ID, got[2].ID)
+	require.Equal(t, conversation.Offered, got[2].Stage)
+
+	_, err := s.Load(ctx, a.Endpoint, "+15125550999")
+	require.ErrorIs(t, err, conversation.ErrNoConversation)
+}

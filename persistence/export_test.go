@@ -11,3 +11,17 @@ func (s *Conversations) SaveSteps(batch []conversation.Commit) []error {
 	}
 	return out
 }
+
+// LoadMany exposes the grouped load: the conversations of (endpoint, phone) pairs, in
+// order, nil for none.
+func (s *Conversations) LoadMany(pairs ...[2]string) []*conversation.State {
+	keys := make([]conversationKey, len(pairs))
+	for i, p := range pairs {
+		keys[i] = conversationKey{p[0], p[1]}
+	}
+	out, err := s.loadConversations(keys)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}

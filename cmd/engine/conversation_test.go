@@ -113,6 +113,16 @@ func (e *smsEngine) state(phone string) conversation.State {
 	return res.(*conversation.StateResponse).State
 }
 
+// optOutListed reports whether phone is on the opt-out list the outbox checks at every
+// claim (what stops a reply queued before a STOP).
+func (e *smsEngine) optOutListed(phone string) bool {
+	e.t.Helper()
+	var listed bool
+	require.NoError(e.t, e.pool.QueryRow(context.Background(),
+		`SELECT EXISTS (SELECT 1 FROM conversation.opt_outs WHERE endpoint = $1 AND customer_phone = $2)`, business, phone).Scan(&listed))
+	return listed
+}
+
 func TestMissedCallToBookedVisitOverSMS(t *testing.T) {
 	t.Parallel()
 	e := newSMSEngine(t, clock.NewFake(monday0600))
@@ -164,10 +174,12 @@ func TestStopSilencesEvenMissedCallsUntilStart(t *testing.T) {
 
 	e.missedCall(customer)
 	e.settle(customer)
+	require.False(t, e.optOutListed(customer))
 	require.Equal(t, http.StatusOK, e.sms(customer, "Stop.").status)
 	e.settle(customer)
 	require.Len(t, e.texts(customer), 2)
 	require.Contains(t, e.texts(customer)[1], "unsubscribed")
+	require.True(t, e.optOutListed(customer), "the outbox suppresses anything still queued for this number")
 
 	// A second STOP, a missed call a day later (past the cooldown), anything else: silence.
 	e.sms(customer, "STOP")
@@ -181,9 +193,11 @@ func TestStopSilencesEvenMissedCallsUntilStart(t *testing.T) {
 	e.sms(customer, "help")
 	e.settle(customer)
 	require.Contains(t, e.texts(customer)[2], "Acme Plumbing")
+	require.True(t, e.optOutListed(customer), "steps that do not change the opt-out keep it listed")
 	e.sms(customer, "START")
 	e.settle(customer)
 	require.Len(t, e.texts(customer), 4)
+	require.False(t, e.optOutListed(customer))
 	e.missedCall(customer)
 	e.settle(customer)
 	require.Len(t, e.texts(customer), 5)

@@ -7,3 +7,8 @@ BEGIN
     RAISE EXCEPTION 'webhook already processed' USING ERRCODE = 'RB001';
 END
 $$;
+
+-- An outbound message's provider sid lives on its delivery (joined on client_message_id);
+-- the acceptance of a send no longer copies it here (one write less per SMS).
+COMMENT ON COLUMN conversation.messages.provider_sid IS
+    'inbound: the provider''s message sid; outbound: NULL, see conversation.deliveries.provider_sid';
