@@ -202,7 +202,8 @@ func TestCommittedDeliveryIsSentOnce(t *testing.T) {
 	require.Nil(t, d.ErrorCode)
 	var messageSID string
 	require.NoError(t, h.pool.QueryRow(context.Background(),
-		`SELECT provider_sid FROM conversation.messages WHERE client_message_id = 'm1'`).Scan(&messageSID))
+		`SELECT d.provider_sid FROM conversation.messages m JOIN conversation.deliveries d USING (client_message_id)
+		WHERE m.client_message_id = 'm1'`).Scan(&messageSID))
 	require.Equal(t, got.SID, messageSID)
 
 	require.Equal(t, 1.0, h.deliveries("queued"))
