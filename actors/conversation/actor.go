@@ -120,16 +120,16 @@ type Actor struct {
 	deps                      *Deps
 	identity, endpoint, phone string
 
-	st       State
-	loaded   bool
+	st     State
+	loaded bool
 	// storedOptOut is the caller's opt-out as the store holds it (as of the last load
 	// or save), so a step that does not change it does not write it.
 	storedOptOut bool
-	queue    []any
-	busy     bool
-	then     func(c actor.Context, v any) // continuation of the step in progress
-	flushers []*actor.PID
-	stopWait func() bool // the deferred auto-reply timer
+	queue        []any
+	busy         bool
+	then         func(c actor.Context, v any) // continuation of the step in progress
+	flushers     []*actor.PID
+	stopWait     func() bool // the deferred auto-reply timer
 	// staged are the events of the step in progress: recorded once Store.Save has
 	// committed the step, dropped if it did not (nothing happened, and a new conversation's
 	// id is drawn again after a failed first save).
