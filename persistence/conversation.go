@@ -187,8 +187,12 @@ func (s *Conversations) loadConversations(keys []conversationKey) ([]*conversati
 	for i, k := range keys {
 		endpoints[i], phones[i] = k.endpoint, k.phone
 	}
+	// One unique-index lookup per key: a plain join let the planner, guessing 100 keys,
+	// hash the whole table (1.7 ms a call at 11,000 conversations); LIMIT 1 keeps the
+	// LATERAL subquery from being flattened back into that join.
 	rows, err := s.pool.Query(ctx, `SELECT u.i, c.data FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(endpoint, phone, i)
-		JOIN conversation.conversations c ON c.endpoint = u.endpoint AND c.customer_phone = u.phone`, endpoints, phones)
+		CROSS JOIN LATERAL (SELECT data FROM conversation.conversations
+			WHERE endpoint = u.endpoint AND customer_phone = u.phone LIMIT 1) c`, endpoints, phones)
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}
