@@ -122,6 +122,10 @@ func (f *edgeFakes) StoreEnvelope(_ context.Context, env persistence.Envelope) (
 	return true, nil
 }
 
+func (f *edgeFakes) StoreReceipt(ctx context.Context, r persistence.ReceiptEnvelope) (bool, error) {
+	return f.StoreEnvelope(ctx, r.Envelope)
+}
+
 func (f *edgeFakes) MarkEnvelopeProcessed(context.Context, string) error { return nil }
 
 func (f *edgeFakes) ApplyReceipt(context.Context, string, string, int) (bool, error) {

@@ -29,6 +29,9 @@ import (
 type Intake interface {
 	EndpointOwner(ctx context.Context, number string) (tenantID, pbxSecret string, err error)
 	StoreEnvelope(ctx context.Context, env persistence.Envelope) (bool, error)
+	// StoreReceipt stores a delivery receipt's envelope and applies it in one commit;
+	// false: stored before (a redelivery).
+	StoreReceipt(ctx context.Context, r persistence.ReceiptEnvelope) (bool, error)
 	MarkEnvelopeProcessed(ctx context.Context, key string) error
 	ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error)
 }
@@ -233,7 +236,15 @@ func (s *Server) store(r *http.Request, source, kind, key, tenantID string, p We
 	payload, _ := json.Marshal(p)
 	env := persistence.Envelope{Source: source, Key: key, Kind: kind, TenantID: tenantID,
 		CorrelationID: uuid.Must(uuid.NewV7()).String(), Payload: payload, ReceivedAt: time.Now()}
-	inserted, err := s.deps.Intake.StoreEnvelope(r.Context(), env)
+	var inserted bool
+	var err error
+	if kind == KindSMSStatus {
+		// Applied as it is stored: its envelope is written already processed.
+		inserted, err = s.deps.Intake.StoreReceipt(r.Context(), persistence.ReceiptEnvelope{Envelope: env,
+			SID: p.MessageSid, Status: p.Status, ErrorCode: p.ErrorCode})
+	} else {
+		inserted, err = s.deps.Intake.StoreEnvelope(r.Context(), env)
+	}
 	if err != nil {
 		// Not stored, so not accepted: 503 makes the vendor retry.
 		s.deps.Log.Error("webhook: could not store envelope", "source", source, "kind", kind, "err", err)
@@ -251,22 +262,19 @@ func (s *Server) store(r *http.Request, source, kind, key, tenantID string, p We
 	return &env, true
 }
 
-// process acts on a newly stored envelope: receipts are applied here (one update), calls
-// and messages go to the conversation actors, the rest needs nothing more.
+// process acts on a newly stored envelope: calls and messages go to the conversation
+// actors; receipts were applied as they were stored; the rest needs nothing more.
 func (s *Server) process(ctx context.Context, env persistence.Envelope, p WebhookPayload) {
 	switch env.Kind {
 	case KindMissedCall, KindInboundSMS:
 		s.deps.Dispatcher.Dispatch(ctx, env, p)
 		return
 	case KindSMSStatus:
-		if _, err := s.deps.Intake.ApplyReceipt(ctx, p.MessageSid, p.Status, p.ErrorCode); err != nil {
-			s.deps.Log.Error("webhook: receipt not applied; replayed on restart", "err", err)
-			return
-		}
 		switch p.Status {
 		case "sent", "delivered", "undelivered", "failed":
 			s.deps.Metrics.SMSDeliveries.WithLabelValues(p.Status).Inc()
 		}
+		return
 	}
 	if err := s.deps.Intake.MarkEnvelopeProcessed(ctx, env.Key); err != nil {
 		s.deps.Log.Warn("webhook: could not mark envelope processed", "err", err)

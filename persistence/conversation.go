@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -30,10 +31,11 @@ type Conversations struct {
 	owners sync.Map
 
 	// Grouped calls of the hot path: webhook envelopes, conversation loads and steps,
-	// outbox claims and acceptances.
+	// delivery receipts, outbox claims and acceptances.
 	envelopes   *group[Envelope, bool]
 	loads       *group[conversationKey, *conversation.State]
 	saves       *group[conversation.Commit, error]
+	receipts    *group[ReceiptEnvelope, receiptOutcome]
 	claims      *group[string, claimed]
 	acceptances *group[acceptance, string]
 }
@@ -54,6 +56,7 @@ func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
 	s.envelopes = &group[Envelope, bool]{lanes: 2, max: 256, run: s.insertEnvelopes}
 	s.loads = &group[conversationKey, *conversation.State]{lanes: 2, max: 128, run: s.loadConversations}
 	s.saves = &group[conversation.Commit, error]{lanes: 2, max: 64, run: s.saveSteps}
+	s.receipts = &group[ReceiptEnvelope, receiptOutcome]{lanes: 2, max: 128, run: s.storeReceipts}
 	s.claims = &group[string, claimed]{lanes: 2, max: 128, run: s.claimDeliveries}
 	s.acceptances = &group[acceptance, string]{lanes: 2, max: 128, run: s.acceptDeliveries}
 	return s
@@ -529,36 +532,146 @@ type Receipt struct {
 // it now stands (nil otherwise: the same receipt applied again advances nothing).
 func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, *Receipt, error) {
 	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
-	lockSid(b, sid)
-	var exists bool
-	var advanced *Receipt
-	b.Queue(`
-		WITH u AS (
-			UPDATE conversation.deliveries d SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
-			WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
-			RETURNING d.tenant_id, d.client_message_id, d.kind, d.status, COALESCE(d.error_code, 0) AS error_code,
-				(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id) AS conversation_id)
-		SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2),
-			u.tenant_id, u.client_message_id, u.kind, u.status, u.error_code, u.conversation_id
-		FROM (VALUES (1)) AS one (x) LEFT JOIN u ON true`, status, sid, errorCode).
-		QueryRow(func(row pgx.Row) error {
-			var tenantID, id, kind, stored, conv *string
-			var code *int
-			if err := row.Scan(&exists, &tenantID, &id, &kind, &stored, &code, &conv); err != nil {
-				return err
-			}
-			if id != nil {
-				advanced = &Receipt{TenantID: *tenantID, ClientMessageID: *id, Kind: *kind, Status: *stored, ErrorCode: *code}
-				if conv != nil {
-					advanced.ConversationID = *conv
-				}
-			}
-			return nil
-		})
+	var r receiptResult
+	queueReceipt(b, sid, status, errorCode, &r)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return false, nil, err
 	}
-	return exists, advanced, nil
+	return r.exists, r.advanced, nil
+}
+
+// queueReceipt queues the sid's lock and the monotonic update of its delivery; r gets
+// the outcome when the batch runs.
+func queueReceipt(b *pgx.Batch, sid, status string, errorCode int, r *receiptResult) {
+	lockSid(b, sid)
+	b.Queue(receiptUpdate, status, sid, errorCode).QueryRow(func(row pgx.Row) error { return scanReceipt(row, r) })
+}
+
+// receiptUpdate moves the delivery of sid ($2) to status ($1, error code $3) when that is
+// forward, and answers whether a delivery has the sid and, if it moved, how it stands.
+const receiptUpdate = `
+	WITH u AS (
+		UPDATE conversation.deliveries d SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
+		WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
+		RETURNING d.tenant_id, d.client_message_id, d.kind, d.status, COALESCE(d.error_code, 0) AS error_code,
+			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id) AS conversation_id)
+	SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2),
+		u.tenant_id, u.client_message_id, u.kind, u.status, u.error_code, u.conversation_id
+	FROM (VALUES (1)) AS one (x) LEFT JOIN u ON true`
+
+func scanReceipt(row pgx.Row, r *receiptResult) error {
+	var tenantID, id, kind, stored, conv *string
+	var code *int
+	if err := row.Scan(&r.exists, &tenantID, &id, &kind, &stored, &code, &conv); err != nil {
+		return err
+	}
+	if id != nil {
+		r.advanced = &Receipt{TenantID: *tenantID, ClientMessageID: *id, Kind: *kind, Status: *stored, ErrorCode: *code}
+		if conv != nil {
+			r.advanced.ConversationID = *conv
+		}
+	}
+	return nil
+}
+
+// receiptResult is what applying a receipt found: whether a delivery has the sid, and
+// the delivery as the receipt left it when it moved it forward.
+type receiptResult struct {
+	exists   bool
+	advanced *Receipt
+}
+
+// StoredReceipt is the outcome of StoreReceipt.
+type StoredReceipt struct {
+	Inserted bool     // false: the same receipt was stored before (a redelivery)
+	Exists   bool     // a delivery has the receipt's sid
+	Advanced *Receipt // the delivery the receipt moved forward; nil when it moved none
+}
+
+// ReceiptEnvelope is a delivery receipt webhook: its envelope and what it says.
+type ReceiptEnvelope struct {
+	Envelope
+	SID, Status string
+	ErrorCode   int
+}
+
+// StoreReceipt stores a receipt's envelope, already processed, and applies the receipt,
+// in one transaction: a receipt is one commit, not three (store, apply, mark). Receipts
+// arriving together share it (each sid's lock taken in sid order, as acceptances do,
+// so the two never wait on each other in a cycle); when a statement of the shared
+// transaction fails, each receipt is stored again alone.
+func (s *Conversations) StoreReceipt(ctx context.Context, r ReceiptEnvelope) (StoredReceipt, error) {
+	got, err := s.receipts.do(ctx, r)
+	if err != nil {
+		return StoredReceipt{}, err
+	}
+	return got.res, got.err
+}
+
+type receiptOutcome struct {
+	res StoredReceipt
+	err error
+}
+
+func (s *Conversations) storeReceipts(batch []ReceiptEnvelope) ([]receiptOutcome, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make([]receiptOutcome, len(batch))
+	if len(batch) > 1 {
+		order := make([]int, len(batch))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return batch[order[i]].SID < batch[order[j]].SID })
+		b := &pgx.Batch{}
+		for _, i := range order {
+			queueStoreReceipt(b, batch[i], &out[i].res)
+		}
+		err := s.pool.SendBatch(ctx, b).Close()
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) {
+			// Committed, or the database could not be reached: the same for every receipt.
+			for i := range out {
+				out[i].err = storeReceiptError(err)
+			}
+			return out, nil
+		}
+		clear(out) // one receipt's statement failed: nothing was written
+	}
+	for i, r := range batch {
+		b := &pgx.Batch{}
+		queueStoreReceipt(b, r, &out[i].res)
+		out[i].err = storeReceiptError(s.pool.SendBatch(ctx, b).Close())
+	}
+	return out, nil
+}
+
+func storeReceiptError(err error) error {
+	if err != nil {
+		return fmt.Errorf("store receipt: %w", err)
+	}
+	return nil
+}
+
+func queueStoreReceipt(b *pgx.Batch, r ReceiptEnvelope, out *StoredReceipt) {
+	// The lock first: an acceptance of the sid waiting on it then finds the envelope.
+	lockSid(b, r.SID)
+	e := r.Envelope
+	b.Queue(`INSERT INTO conversation.webhook_envelopes (source, key, kind, tenant_id, correlation_id, payload, received_at, processed_at)
+		VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6::jsonb, $7, now()) ON CONFLICT DO NOTHING RETURNING true`,
+		e.Source, e.Key, e.Kind, e.TenantID, e.CorrelationID, string(e.Payload), e.ReceivedAt).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				out.Inserted = true
+			}
+			return rows.Err()
+		})
+	var res receiptResult
+	b.Queue(receiptUpdate, r.Status, r.SID, r.ErrorCode).QueryRow(func(row pgx.Row) error {
+		err := scanReceipt(row, &res)
+		out.Exists, out.Advanced = res.exists, res.advanced
+		return err
+	})
 }
 
 // MessageView is a message as the admin API shows it.

@@ -105,3 +105,58 @@ func TestGroupedLoadsAnswerEachKey(t *testing.T) {
 	_, err := s.Load(ctx, a.Endpoint, "+15125550999")
 	require.ErrorIs(t, err, conversation.ErrNoConversation)
 }
+
+// TestGroupedReceiptsAreStoredAndAppliedTogether: receipts stored together are applied
+// in one transaction, each with its own outcome: a redelivery is not inserted again, a
+// receipt for an unknown sid is kept (for the acceptance that comes later), and one that
+// cannot be stored fails alone while the others land.
+func TestGroupedReceiptsAreStoredAndAppliedTogether(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: []conversation.Outgoing{
+		{ClientMessageID: "m1#0", Body: "one", Kind: "auto_reply"}, {ClientMessageID: "m2#0", Body: "two", Kind: "reply"}}}))
+	for _, m := range []struct{ id, sid string }{{"m1#0", "SM1"}, {"m2#0", "SM2"}} {
+		_, ok, err := s.ClaimDelivery(ctx, m.id)
+		require.NoError(t, err)
+		require.True(t, ok)
+		_, err = s.DeliveryAccepted(ctx, m.id, m.sid, "queued")
+		require.NoError(t, err)
+	}
+	receipt := func(sid, status, payload string) persistence.ReceiptEnvelope {
+		return persistence.ReceiptEnvelope{Envelope: persistence.Envelope{Source: "twilio", Key: "status:" + sid + ":" + status, Kind: "sms-status",
+			TenantID: "acme", CorrelationID: "c", Payload: []byte(payload), ReceivedAt: time.Now()}, SID: sid, Status: status}
+	}
+	ok := func(sid, status string) persistence.ReceiptEnvelope {
+		return receipt(sid, status, `{"message_sid":"`+sid+`","status":"`+status+`"}`)
+	}
+
+	got, errs := s.StoreReceipts(ok("SM2", "delivered"), ok("SM1", "sent"), ok("SM1", "sent"), ok("SM9", "sent"))
+	require.Equal(t, []error{nil, nil, nil, nil}, errs)
+	require.True(t, got[0].Inserted)
+	require.True(t, got[0].Exists)
+	require.NotNil(t, got[0].Advanced)
+	require.Equal(t, "delivered", got[0].Advanced.Status)
+	require.Equal(t, st.ID.String(), got[0].Advanced.ConversationID)
+	require.True(t, got[1].Inserted)
+	require.Equal(t, "sent", got[1].Advanced.Status)
+	require.False(t, got[2].Inserted, "the same receipt twice is stored once")
+	require.Nil(t, got[2].Advanced, "and moves nothing the second time")
+	require.True(t, got[3].Inserted)
+	require.False(t, got[3].Exists, "a receipt before its acceptance is kept")
+
+	// One receipt Postgres refuses (a payload that is not JSON): the others still land.
+	got, errs = s.StoreReceipts(ok("SM1", "delivered"), receipt("SM2", "failed", `not json`))
+	require.NoError(t, errs[0])
+	require.Error(t, errs[1])
+	require.Equal(t, "delivered", got[0].Advanced.Status)
+	// A later, lower receipt changes nothing (monotonic).
+	got, errs = s.StoreReceipts(ok("SM1", "sent"), ok("SM2", "sent"))
+	require.Equal(t, []error{nil, nil}, errs)
+	require.Nil(t, got[0].Advanced)
+	require.Nil(t, got[1].Advanced)
+
+	unprocessed, err := s.Unprocessed(ctx, time.Time{}, 10)
+	require.NoError(t, err)
+	require.Empty(t, unprocessed, "a receipt's envelope is stored processed")
+}

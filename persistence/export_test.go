@@ -25,3 +25,16 @@ func (s *Conversations) LoadMany(pairs ...[2]string) []*conversation.State {
 	}
 	return out
 }
+
+// StoreReceipts exposes the grouped store of receipts: outcomes and errors in order.
+func (s *Conversations) StoreReceipts(batch ...ReceiptEnvelope) ([]StoredReceipt, []error) {
+	got, err := s.storeReceipts(batch)
+	if err != nil {
+		panic(err)
+	}
+	res, errs := make([]StoredReceipt, len(got)), make([]error, len(got))
+	for i, g := range got {
+		res[i], errs[i] = g.res, g.err
+	}
+	return res, errs
+}

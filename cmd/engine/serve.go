@@ -317,8 +317,26 @@ var _ ringhttp.Intake = receipts{}
 // outside the documented set (sending, read) move the delivery but are not events.
 func (r receipts) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error) {
 	exists, advanced, err := r.Conversations.ApplyReceipt(ctx, sid, status, errorCode)
-	if err != nil || advanced == nil || advanced.ConversationID == "" {
-		return exists, err
+	if err == nil {
+		r.record(advanced)
+	}
+	return exists, err
+}
+
+// StoreReceipt stores and applies a receipt webhook, recording the delivery.status it
+// advanced to.
+func (r receipts) StoreReceipt(ctx context.Context, env persistence.ReceiptEnvelope) (bool, error) {
+	got, err := r.Conversations.StoreReceipt(ctx, env)
+	if err == nil {
+		r.record(got.Advanced)
+	}
+	return got.Inserted, err
+}
+
+// record records the delivery.status event of a receipt that moved a delivery forward.
+func (r receipts) record(advanced *persistence.Receipt) {
+	if advanced == nil || advanced.ConversationID == "" {
+		return
 	}
 	switch advanced.Status {
 	case "queued", "sent", "delivered", "undelivered", "failed":
@@ -326,7 +344,6 @@ func (r receipts) ApplyReceipt(ctx context.Context, sid, status string, errorCod
 			Data: analytics.DeliveryStatusData{ClientMessageID: advanced.ClientMessageID, MessageKind: advanced.Kind,
 				Status: advanced.Status, ErrorCode: advanced.ErrorCode}})
 	}
-	return exists, nil
 }
 
 // dispatcher hands stored webhooks to the conversation actors.
