@@ -128,10 +128,6 @@ func (f *edgeFakes) StoreReceipt(ctx context.Context, r persistence.ReceiptEnvel
 
 func (f *edgeFakes) MarkEnvelopeProcessed(context.Context, string) error { return nil }
 
-func (f *edgeFakes) ApplyReceipt(context.Context, string, string, int) (bool, error) {
-	return true, nil
-}
-
 func (f *edgeFakes) Dispatch(context.Context, persistence.Envelope, WebhookPayload) {}
 
 // newFuzzServer is a Server on fakes, built once per target (building one registers

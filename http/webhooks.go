@@ -33,7 +33,6 @@ type Intake interface {
 	// false: stored before (a redelivery).
 	StoreReceipt(ctx context.Context, r persistence.ReceiptEnvelope) (bool, error)
 	MarkEnvelopeProcessed(ctx context.Context, key string) error
-	ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, error)
 }
 
 // Dispatcher hands stored webhooks to the conversation actors. ctx carries the webhook's
