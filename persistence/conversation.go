@@ -387,6 +387,9 @@ func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses s
 		UPDATE conversation.deliveries d SET
 			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
 				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
+			-- unchanged (a HOT update) unless suppressed: then out of the unsent range
+			next_attempt_at = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
+				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'infinity' ELSE d.next_attempt_at END,
 			attempts = d.attempts + 1, updated_at = now()
 		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
 		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
@@ -448,7 +451,9 @@ func (s *Conversations) acceptDeliveries(batch []acceptance) ([]string, error) {
 	b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(sid, 7215002))
 		FROM (SELECT DISTINCT sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY sid) s`, sids)
 	stored := map[string]string{}
+	// Accepted without a sid (the sandbox): done, so out of the unsent range.
 	b.Queue(`UPDATE conversation.deliveries d SET provider_sid = NULLIF(u.sid, ''), updated_at = now(),
+			next_attempt_at = CASE WHEN u.sid = '' THEN 'infinity' ELSE d.next_attempt_at END,
 			status = COALESCE((SELECT e.payload->>'status' FROM conversation.webhook_envelopes e
 				WHERE u.sid <> '' AND e.kind = 'sms-status' AND e.payload->>'message_sid' = u.sid
 				  AND conversation.status_rank(e.payload->>'status') > conversation.status_rank(u.status)
@@ -484,8 +489,8 @@ func lockSid(b *pgx.Batch, sid string) {
 
 // DeliveryFailed records a permanent failure.
 func (s *Conversations) DeliveryFailed(ctx context.Context, id string, code int) error {
-	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'failed', error_code = NULLIF($2, 0), updated_at = now()
-		WHERE client_message_id = $1`, id, code)
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'failed', error_code = NULLIF($2, 0), updated_at = now(),
+		next_attempt_at = 'infinity' WHERE client_message_id = $1`, id, code)
 	return err
 }
 
@@ -509,7 +514,8 @@ func (s *Conversations) DeliveryDeferred(ctx context.Context, id string, at time
 // provider before the process died: resending it is the documented duplicate window.
 func (s *Conversations) RecoverDeliveries(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
-		WHERE status IN ('pending', 'sending') RETURNING client_message_id`)
+		WHERE provider_sid IS NULL AND next_attempt_at < 'infinity' AND status IN ('pending', 'sending')
+		RETURNING client_message_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -732,13 +738,13 @@ func (s *Conversations) StrandedDeliveries(ctx context.Context, before, sendingB
 	rows, err := s.pool.Query(ctx, `
 		WITH reset AS (
 			UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
-			WHERE status = 'sending' AND updated_at < $2
+			WHERE provider_sid IS NULL AND next_attempt_at < 'infinity' AND status = 'sending' AND updated_at < $2
 			RETURNING client_message_id
 		)
 		SELECT client_message_id FROM reset
 		UNION ALL
 		(SELECT client_message_id FROM conversation.deliveries
-			WHERE status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
+			WHERE provider_sid IS NULL AND status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
 			ORDER BY next_attempt_at LIMIT $3)`, before, sendingBefore, limit)
 	if err != nil {
 		return nil, err

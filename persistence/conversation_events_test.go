@@ -148,3 +148,39 @@ func TestStrandedDeliveriesArePendingRowsNothingTouched(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 }
+
+// TestFinishedDeliveriesAreNeverSweptOrRecovered: deliveries that ended without a provider
+// sid (suppressed, failed, sandbox) or with one (accepted) are never handed over again,
+// neither by the sweep nor by recovery after a crash; pending and sending ones are.
+func TestFinishedDeliveriesAreNeverSweptOrRecovered(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	out := []conversation.Outgoing{}
+	for _, id := range []string{"pending", "sending", "failed", "sandbox", "accepted", "suppressed"} {
+		out = append(out, conversation.Outgoing{ClientMessageID: id, Body: id, Kind: "reply"})
+	}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: out}))
+	for _, id := range []string{"sending", "failed", "sandbox", "accepted"} {
+		_, ok, err := s.ClaimDelivery(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, s.DeliveryFailed(ctx, "failed", 21211))
+	_, err := s.DeliveryAccepted(ctx, "sandbox", "", "sandbox")
+	require.NoError(t, err)
+	_, err = s.DeliveryAccepted(ctx, "accepted", "SM1", "queued")
+	require.NoError(t, err)
+	st.Version, st.Caller.OptedOut = 2, true
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st}))
+	_, ok, err := s.ClaimDelivery(ctx, "suppressed")
+	require.NoError(t, err)
+	require.False(t, ok, "opted out before its send")
+
+	swept, err := s.StrandedDeliveries(ctx, time.Now().Add(time.Hour), time.Now().Add(time.Hour), 100)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"pending", "sending"}, swept)
+	recovered, err := s.RecoverDeliveries(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"pending", "sending"}, recovered)
+}
