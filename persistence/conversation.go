@@ -31,13 +31,12 @@ type Conversations struct {
 	owners sync.Map
 
 	// Grouped calls of the hot path: webhook envelopes, conversation loads and steps,
-	// delivery receipts, outbox claims and acceptances.
-	envelopes   *group[Envelope, bool]
-	loads       *group[conversationKey, *conversation.State]
-	saves       *group[conversation.Commit, error]
-	receipts    *group[ReceiptEnvelope, receiptOutcome]
-	claims      *group[string, claimed]
-	acceptances *group[acceptance, string]
+	// delivery receipts, and the outbox's claims and acceptances (together).
+	envelopes *group[Envelope, bool]
+	loads     *group[conversationKey, *conversation.State]
+	saves     *group[conversation.Commit, error]
+	receipts  *group[ReceiptEnvelope, receiptOutcome]
+	outbox    *group[outboxOp, outboxResult]
 }
 
 type owner struct{ tenantID, pbxSecret string }
@@ -64,8 +63,7 @@ func NewConversations(pool *pgxpool.Pool, box *secrets.Box) *Conversations {
 	s.loads = &group[conversationKey, *conversation.State]{lanes: hotPathLanes, max: 128, run: s.loadConversations}
 	s.saves = &group[conversation.Commit, error]{lanes: hotPathLanes, max: 64, run: s.saveSteps}
 	s.receipts = &group[ReceiptEnvelope, receiptOutcome]{lanes: hotPathLanes, max: 128, run: s.storeReceipts}
-	s.claims = &group[string, claimed]{lanes: hotPathLanes, max: 128, run: s.claimDeliveries}
-	s.acceptances = &group[acceptance, string]{lanes: hotPathLanes, max: 128, run: s.acceptDeliveries}
+	s.outbox = &group[outboxOp, outboxResult]{lanes: hotPathLanes, max: 256, run: s.outboxWrites}
 	return s
 }
 
@@ -361,8 +359,8 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 // confirmation itself is exempt). ok is false when there is nothing to send: the delivery
 // is already past pending (sent by another worker, or suppressed).
 func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (comms.Delivery, bool, error) {
-	c, err := s.claims.do(ctx, id)
-	return c.d, c.ok, err
+	r, err := s.outbox.do(ctx, outboxOp{claim: id})
+	return r.claimed.d, r.claimed.ok, err
 }
 
 // ReclaimDelivery claims a delivery that is pending or already sending (see
@@ -380,46 +378,66 @@ type claimed struct {
 	ok bool
 }
 
-// claimDeliveries claims the pending deliveries among ids in one statement. An id asked
-// for twice in one batch is claimed by its first request only.
-func (s *Conversations) claimDeliveries(ids []string) ([]claimed, error) {
+// outboxOp is one write of the outbox's: the claim of a delivery (claim, its id) or the
+// record of the provider's acceptance of one (acc).
+type outboxOp struct {
+	claim string
+	acc   *acceptance
+}
+
+type outboxResult struct {
+	claimed claimed // of a claim
+	status  string  // of an acceptance: the status stored
+}
+
+// outboxWrites runs the outbox's claims and acceptances that arrive together as one
+// transaction: under load, one commit carries the acceptances of the SMS just sent and
+// the claims of the next ones. An id claimed twice in one batch is claimed by its first
+// request only.
+func (s *Conversations) outboxWrites(batch []outboxOp) ([]outboxResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return s.claimWhere(ctx, ids, `('pending')`)
+	var ids []string
+	var accs []acceptance
+	for _, op := range batch {
+		if op.acc != nil {
+			accs = append(accs, *op.acc)
+		} else {
+			ids = append(ids, op.claim)
+		}
+	}
+	b := &pgx.Batch{} // one implicit transaction: the sid locks hold until its end
+	stored := map[string]string{}
+	if len(accs) > 0 {
+		queueAcceptances(b, accs, stored)
+	}
+	got := map[string]comms.Delivery{}
+	if len(ids) > 0 {
+		queueClaims(b, ids, `('pending')`, got)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	out := make([]outboxResult, len(batch))
+	for i, op := range batch {
+		if op.acc != nil {
+			out[i].status = stored[op.acc.id]
+			continue
+		}
+		if d, ok := got[op.claim]; ok {
+			out[i].claimed = claimed{d: d, ok: d.Status == "sending"}
+			delete(got, op.claim)
+		}
+	}
+	return out, nil
 }
 
 // claimWhere claims the deliveries among ids whose status is in statuses (an SQL list).
 func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses string) ([]claimed, error) {
-	rows, err := s.pool.Query(ctx, `
-		UPDATE conversation.deliveries d SET
-			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
-				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
-			-- unchanged (a HOT update) unless suppressed: then out of the unsent range
-			next_attempt_at = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
-				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'infinity' ELSE d.next_attempt_at END,
-			attempts = d.attempts + 1, updated_at = now()
-		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
-		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
-			COALESCE(d.correlation_id, ''), COALESCE(d.trace_parent, ''),
-			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
+	b := &pgx.Batch{}
 	got := map[string]comms.Delivery{}
-	for rows.Next() {
-		var d comms.Delivery
-		var trigger *time.Time
-		if err := rows.Scan(&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status, &d.Attempts, &trigger,
-			&d.CorrelationID, &d.TraceParent, &d.ConversationID); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim deliveries: %w", err)
-		}
-		if trigger != nil {
-			d.TriggerAt = *trigger
-		}
-		got[d.ClientMessageID] = d
-	}
-	if err := rows.Err(); err != nil {
+	queueClaims(b, ids, statuses, got)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	out := make([]claimed, len(ids))
@@ -432,32 +450,60 @@ func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses s
 	return out, nil
 }
 
+// queueClaims queues the claim of the deliveries among ids whose status is in statuses;
+// got receives each claimed delivery by id (suppressed ones with that status).
+func queueClaims(b *pgx.Batch, ids []string, statuses string, got map[string]comms.Delivery) {
+	b.Queue(`
+		UPDATE conversation.deliveries d SET
+			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
+				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
+			-- unchanged (a HOT update) unless suppressed: then out of the unsent range
+			next_attempt_at = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
+				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'infinity' ELSE d.next_attempt_at END,
+			attempts = d.attempts + 1, updated_at = now()
+		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
+		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,
+			COALESCE(d.correlation_id, ''), COALESCE(d.trace_parent, ''),
+			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id)`, ids).
+		Query(func(rows pgx.Rows) error {
+			var d comms.Delivery
+			var trigger *time.Time
+			_, err := pgx.ForEachRow(rows, []any{&d.ClientMessageID, &d.TenantID, &d.From, &d.To, &d.Body, &d.Kind, &d.Status,
+				&d.Attempts, &trigger, &d.CorrelationID, &d.TraceParent, &d.ConversationID}, func() error {
+				if trigger != nil {
+					d.TriggerAt = *trigger
+				}
+				got[d.ClientMessageID] = d
+				d, trigger = comms.Delivery{}, nil
+				return nil
+			})
+			return err
+		})
+}
+
 // DeliveryAccepted records the provider's acceptance (sid, status) of a delivery and
 // returns the status stored. Receipts can arrive before the acceptance is recorded (Twilio
 // may call back before its answer reaches us); the best status among those already stored
 // for the sid wins, and is the one returned. A lock on the sid, shared with ApplyReceipt,
 // makes the two see each other: whichever runs second finds what the first wrote.
 func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) (string, error) {
-	return s.acceptances.do(ctx, acceptance{id: id, sid: sid, status: status})
+	r, err := s.outbox.do(ctx, outboxOp{acc: &acceptance{id: id, sid: sid, status: status}})
+	return r.status, err
 }
 
 type acceptance struct{ id, sid, status string }
 
-// acceptDeliveries records provider acceptances in one transaction and returns the status
-// each delivery was left with. Each provider sid's advisory lock is taken first, in sorted
-// order (receipts take one each, so no cycle), so a receipt for one of them waits and
-// then sees the sid.
-func (s *Conversations) acceptDeliveries(batch []acceptance) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// queueAcceptances queues the record of provider acceptances; stored receives the status
+// each delivery was left with. Each provider sid's advisory lock is taken first, in
+// sorted order (receipts take theirs in sid order too, so no cycle), so a receipt for one
+// of them waits and then sees the sid.
+func queueAcceptances(b *pgx.Batch, batch []acceptance, stored map[string]string) {
 	ids, sids, statuses := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
 	for i, a := range batch {
 		ids[i], sids[i], statuses[i] = a.id, a.sid, a.status
 	}
-	b := &pgx.Batch{} // one implicit transaction: the locks hold until its end
 	b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(sid, 7215002))
 		FROM (SELECT DISTINCT sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY sid) s`, sids)
-	stored := map[string]string{}
 	// Accepted without a sid (the sandbox): done, so out of the unsent range.
 	b.Queue(`UPDATE conversation.deliveries d SET provider_sid = NULLIF(u.sid, ''), updated_at = now(),
 			next_attempt_at = CASE WHEN u.sid = '' THEN 'infinity' ELSE d.next_attempt_at END,
@@ -476,14 +522,6 @@ func (s *Conversations) acceptDeliveries(batch []acceptance) ([]string, error) {
 			})
 			return err
 		})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("record sends: %w", err)
-	}
-	out := make([]string, len(batch))
-	for i, a := range batch {
-		out[i] = stored[a.id]
-	}
-	return out, nil
 }
 
 // lockSid queues a transaction-scoped lock on a provider sid; every later statement of

@@ -160,3 +160,31 @@ func TestGroupedReceiptsAreStoredAndAppliedTogether(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, unprocessed, "a receipt's envelope is stored processed")
 }
+
+// TestOutboxClaimsAndAcceptancesShareACall: the acceptance of one SMS and the claims of
+// the next ride one transaction, each with its own outcome; an id claimed twice in it is
+// claimed once, and an early receipt still wins over the acceptance's status.
+func TestOutboxClaimsAndAcceptancesShareACall(t *testing.T) {
+	t.Parallel()
+	s, ctx := newConversations(t)
+	st := conversation.State{ID: uuid.New(), TenantID: "acme", Endpoint: "+15125550100", Phone: "+15125550199", Stage: conversation.Idle, Version: 1}
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: []conversation.Outgoing{
+		{ClientMessageID: "sent#0", Body: "one", Kind: "auto_reply"},
+		{ClientMessageID: "next#0", Body: "two", Kind: "reply"},
+		{ClientMessageID: "other#0", Body: "three", Kind: "reply"}}}))
+	_, ok, err := s.ClaimDelivery(ctx, "sent#0")
+	require.NoError(t, err)
+	require.True(t, ok)
+	// Twilio's 'delivered' arrived before its answer to the send.
+	_, err = s.StoreReceipt(ctx, persistence.ReceiptEnvelope{Envelope: persistence.Envelope{Source: "twilio", Key: "status:SM1:delivered",
+		Kind: "sms-status", TenantID: "acme", CorrelationID: "c", Payload: []byte(`{"message_sid":"SM1","status":"delivered"}`),
+		ReceivedAt: time.Now()}, SID: "SM1", Status: "delivered"})
+	require.NoError(t, err)
+
+	claimed, stored := s.OutboxBatch([]string{"next#0", "other#0", "next#0", "missing#0"}, map[string]string{"sent#0": "SM1"})
+	require.Equal(t, map[string]bool{"next#0": true, "other#0": true}, claimed)
+	require.Equal(t, map[string]string{"sent#0": "delivered"}, stored)
+	_, ok, err = s.ClaimDelivery(ctx, "next#0")
+	require.NoError(t, err)
+	require.False(t, ok, "claimed already")
+}

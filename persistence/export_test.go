@@ -38,3 +38,31 @@ func (s *Conversations) StoreReceipts(batch ...ReceiptEnvelope) ([]StoredReceipt
 	}
 	return res, errs
 }
+
+// OutboxBatch runs claims (ids) and acceptances (id → sid, all "queued") as one call of
+// the outbox's group: the claimed ones (ok) and the status each acceptance stored.
+func (s *Conversations) OutboxBatch(claims []string, accepts map[string]string) (map[string]bool, map[string]string) {
+	var ops []outboxOp
+	for _, id := range claims {
+		ops = append(ops, outboxOp{claim: id})
+	}
+	for id, sid := range accepts {
+		ops = append(ops, outboxOp{acc: &acceptance{id: id, sid: sid, status: "queued"}})
+	}
+	got, err := s.outboxWrites(ops)
+	if err != nil {
+		panic(err)
+	}
+	claimed, stored := map[string]bool{}, map[string]string{}
+	for i, op := range ops {
+		if op.acc != nil {
+			stored[op.acc.id] = got[i].status
+		} else if got[i].claimed.ok {
+			if claimed[op.claim] {
+				panic("claimed twice: " + op.claim)
+			}
+			claimed[op.claim] = true
+		}
+	}
+	return claimed, stored
+}
