@@ -256,8 +256,7 @@ func (s *Conversations) saveSteps(batch []conversation.Commit) ([]error, error) 
 		queueStep(b, c)
 	}
 	err := s.pool.SendBatch(ctx, b).Close()
-	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) {
+	if err == nil || !nothingWritten(err) {
 		// Committed, or the database could not be reached: the same for every step (an
 		// unknown outcome is settled by the version check when the actor reloads).
 		for i := range out {
@@ -265,11 +264,20 @@ func (s *Conversations) saveSteps(batch []conversation.Commit) ([]error, error) 
 		}
 		return out, nil
 	}
-	// One step's statement failed and rolled the group back: nothing was written.
+	// One step was refused and the group wrote nothing.
 	for i, c := range batch {
 		out[i] = s.saveAlone(ctx, c)
 	}
 	return out, nil
+}
+
+// nothingWritten reports whether err, from a batch run as one implicit transaction, means
+// that transaction wrote nothing: Postgres refused one of its statements (the transaction
+// rolled back), or pgx refused the batch before sending it (an argument it cannot encode).
+func nothingWritten(err error) bool {
+	var pgErr *pgconn.PgError
+	var refused pgx.ErrPreprocessingBatch
+	return errors.As(err, &pgErr) || errors.As(err, &refused)
 }
 
 // saveAlone saves one step in its own transaction.
@@ -313,6 +321,14 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 	if !st.Caller.LastAutoReply.IsZero() {
 		lastAuto = &st.Caller.LastAutoReply
 	}
+	if c.EnvelopeKey != "" {
+		// First, so a repeat is told as such before anything else can fail: marks the
+		// envelope processed, or raises when it was before (the statement's snapshot
+		// still sees the row its own UPDATE skipped).
+		b.Queue(`WITH marked AS (UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL RETURNING 1)
+			SELECT conversation.repeated_step() FROM conversation.webhook_envelopes
+			WHERE key = $1 AND processed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marked)`, c.EnvelopeKey)
+	}
 	b.Queue(`
 		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -345,13 +361,6 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, NULLIF($9, ''), NULLIF($10, ''))`,
 			o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger, c.CorrelationID, c.TraceParent)
 	}
-	if c.EnvelopeKey != "" {
-		// Marks the envelope processed, or raises when it was before (the statement's
-		// snapshot still sees the row its own UPDATE skipped).
-		b.Queue(`WITH marked AS (UPDATE conversation.webhook_envelopes SET processed_at = now() WHERE key = $1 AND processed_at IS NULL RETURNING 1)
-			SELECT conversation.repeated_step() FROM conversation.webhook_envelopes
-			WHERE key = $1 AND processed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marked)`, c.EnvelopeKey)
-	}
 }
 
 // ClaimDelivery moves a pending delivery to 'sending' and returns it, unless its recipient
@@ -360,6 +369,9 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 // is already past pending (sent by another worker, or suppressed).
 func (s *Conversations) ClaimDelivery(ctx context.Context, id string) (comms.Delivery, bool, error) {
 	r, err := s.outbox.do(ctx, outboxOp{claim: id})
+	if err == nil {
+		err = r.err
+	}
 	return r.claimed.d, r.claimed.ok, err
 }
 
@@ -388,6 +400,7 @@ type outboxOp struct {
 type outboxResult struct {
 	claimed claimed // of a claim
 	status  string  // of an acceptance: the status stored
+	err     error   // this one's own failure (the call as a whole succeeded)
 }
 
 // outboxWrites runs the outbox's claims and acceptances that arrive together as one
@@ -415,10 +428,24 @@ func (s *Conversations) outboxWrites(batch []outboxOp) ([]outboxResult, error) {
 	if len(ids) > 0 {
 		queueClaims(b, ids, `('pending')`, got)
 	}
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	err := s.pool.SendBatch(ctx, b).Close()
+	out := make([]outboxResult, len(batch))
+	if err != nil && nothingWritten(err) && len(batch) > 1 {
+		// One of them was refused and the call wrote nothing: each goes again alone, so
+		// a claim's failure never costs an acceptance (a lost acceptance is a resend).
+		for i, op := range batch {
+			r, err := s.outboxWrites([]outboxOp{op})
+			if err != nil {
+				out[i].err = err
+				continue
+			}
+			out[i] = r[0]
+		}
+		return out, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	out := make([]outboxResult, len(batch))
 	for i, op := range batch {
 		if op.acc != nil {
 			out[i].status = stored[op.acc.id]
@@ -488,6 +515,9 @@ func queueClaims(b *pgx.Batch, ids []string, statuses string, got map[string]com
 // makes the two see each other: whichever runs second finds what the first wrote.
 func (s *Conversations) DeliveryAccepted(ctx context.Context, id, sid, status string) (string, error) {
 	r, err := s.outbox.do(ctx, outboxOp{acc: &acceptance{id: id, sid: sid, status: status}})
+	if err == nil {
+		err = r.err
+	}
 	return r.status, err
 }
 
@@ -495,15 +525,15 @@ type acceptance struct{ id, sid, status string }
 
 // queueAcceptances queues the record of provider acceptances; stored receives the status
 // each delivery was left with. Each provider sid's advisory lock is taken first, in
-// sorted order (receipts take theirs in sid order too, so no cycle), so a receipt for one
-// of them waits and then sees the sid.
+// byte order (receipts take theirs in the same order, sorted in Go, so no cycle), so a
+// receipt for one of them waits and then sees the sid.
 func queueAcceptances(b *pgx.Batch, batch []acceptance, stored map[string]string) {
 	ids, sids, statuses := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
 	for i, a := range batch {
 		ids[i], sids[i], statuses[i] = a.id, a.sid, a.status
 	}
 	b.Queue(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(sid, 7215002))
-		FROM (SELECT DISTINCT sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY sid) s`, sids)
+		FROM (SELECT DISTINCT sid COLLATE "C" AS sid FROM unnest($1::text[]) AS t(sid) WHERE sid <> '' ORDER BY 1) s`, sids)
 	// Accepted without a sid (the sandbox): done, so out of the unsent range.
 	b.Queue(`UPDATE conversation.deliveries d SET provider_sid = NULLIF(u.sid, ''), updated_at = now(),
 			next_attempt_at = CASE WHEN u.sid = '' THEN 'infinity' ELSE d.next_attempt_at END,
@@ -559,7 +589,7 @@ func (s *Conversations) DeliveryDeferred(ctx context.Context, id string, at time
 // provider before the process died: resending it is the documented duplicate window.
 func (s *Conversations) RecoverDeliveries(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
-		WHERE provider_sid IS NULL AND next_attempt_at < 'infinity' AND status IN ('pending', 'sending')
+		WHERE provider_sid IS NULL AND next_attempt_at <> 'infinity' AND status IN ('pending', 'sending')
 		RETURNING client_message_id`)
 	if err != nil {
 		return nil, err
@@ -679,8 +709,7 @@ func (s *Conversations) storeReceipts(batch []ReceiptEnvelope) ([]receiptOutcome
 			queueStoreReceipt(b, batch[i], &out[i].res)
 		}
 		err := s.pool.SendBatch(ctx, b).Close()
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) {
+		if err == nil || !nothingWritten(err) {
 			// Committed, or the database could not be reached: the same for every receipt.
 			for i := range out {
 				out[i].err = storeReceiptError(err)
@@ -783,13 +812,13 @@ func (s *Conversations) StrandedDeliveries(ctx context.Context, before, sendingB
 	rows, err := s.pool.Query(ctx, `
 		WITH reset AS (
 			UPDATE conversation.deliveries SET status = 'pending', updated_at = now()
-			WHERE provider_sid IS NULL AND next_attempt_at < 'infinity' AND status = 'sending' AND updated_at < $2
+			WHERE provider_sid IS NULL AND next_attempt_at <> 'infinity' AND status = 'sending' AND updated_at < $2
 			RETURNING client_message_id
 		)
 		SELECT client_message_id FROM reset
 		UNION ALL
 		(SELECT client_message_id FROM conversation.deliveries
-			WHERE provider_sid IS NULL AND status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
+			WHERE provider_sid IS NULL AND next_attempt_at <> 'infinity' AND status = 'pending' AND next_attempt_at < $1 AND updated_at < $1
 			ORDER BY next_attempt_at LIMIT $3)`, before, sendingBefore, limit)
 	if err != nil {
 		return nil, err

@@ -181,10 +181,28 @@ func TestOutboxClaimsAndAcceptancesShareACall(t *testing.T) {
 		ReceivedAt: time.Now()}, SID: "SM1", Status: "delivered"})
 	require.NoError(t, err)
 
-	claimed, stored := s.OutboxBatch([]string{"next#0", "other#0", "next#0", "missing#0"}, map[string]string{"sent#0": "SM1"})
+	claimed, stored, failed := s.OutboxBatch([]string{"next#0", "other#0", "next#0", "missing#0"}, map[string]string{"sent#0": "SM1"})
+	require.Empty(t, failed)
 	require.Equal(t, map[string]bool{"next#0": true, "other#0": true}, claimed)
 	require.Equal(t, map[string]string{"sent#0": "delivered"}, stored)
 	_, ok, err = s.ClaimDelivery(ctx, "next#0")
 	require.NoError(t, err)
 	require.False(t, ok, "claimed already")
+
+	// One acceptance Postgres refuses (a sid another delivery has) costs nothing else of
+	// the call: the other acceptance and the claim still land.
+	st.Version = 2
+	require.NoError(t, s.Save(ctx, conversation.Commit{State: st, Outgoing: []conversation.Outgoing{
+		{ClientMessageID: "a#1", Body: "a", Kind: "reply"}, {ClientMessageID: "b#1", Body: "b", Kind: "reply"},
+		{ClientMessageID: "c#1", Body: "c", Kind: "reply"}}}))
+	for _, id := range []string{"a#1", "b#1"} {
+		_, ok, err := s.ClaimDelivery(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	claimed, stored, failed = s.OutboxBatch([]string{"c#1"}, map[string]string{"a#1": "SM2", "b#1": "SM1"})
+	require.Equal(t, map[string]bool{"c#1": true}, claimed)
+	require.Equal(t, map[string]string{"a#1": "queued"}, stored)
+	require.Len(t, failed, 1)
+	require.Error(t, failed["b#1"])
 }

@@ -40,8 +40,9 @@ func (s *Conversations) StoreReceipts(batch ...ReceiptEnvelope) ([]StoredReceipt
 }
 
 // OutboxBatch runs claims (ids) and acceptances (id → sid, all "queued") as one call of
-// the outbox's group: the claimed ones (ok) and the status each acceptance stored.
-func (s *Conversations) OutboxBatch(claims []string, accepts map[string]string) (map[string]bool, map[string]string) {
+// the outbox's group: the claimed ones (ok), the status each acceptance stored, and the
+// errors of those that failed on their own.
+func (s *Conversations) OutboxBatch(claims []string, accepts map[string]string) (map[string]bool, map[string]string, map[string]error) {
 	var ops []outboxOp
 	for _, id := range claims {
 		ops = append(ops, outboxOp{claim: id})
@@ -53,16 +54,23 @@ func (s *Conversations) OutboxBatch(claims []string, accepts map[string]string) 
 	if err != nil {
 		panic(err)
 	}
-	claimed, stored := map[string]bool{}, map[string]string{}
+	claimed, stored, failed := map[string]bool{}, map[string]string{}, map[string]error{}
 	for i, op := range ops {
+		id := op.claim
 		if op.acc != nil {
-			stored[op.acc.id] = got[i].status
-		} else if got[i].claimed.ok {
-			if claimed[op.claim] {
-				panic("claimed twice: " + op.claim)
+			id = op.acc.id
+		}
+		switch {
+		case got[i].err != nil:
+			failed[id] = got[i].err
+		case op.acc != nil:
+			stored[id] = got[i].status
+		case got[i].claimed.ok:
+			if claimed[id] {
+				panic("claimed twice: " + id)
 			}
-			claimed[op.claim] = true
+			claimed[id] = true
 		}
 	}
-	return claimed, stored
+	return claimed, stored, failed
 }
