@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,33 +245,45 @@ func (s *Conversations) Save(ctx context.Context, c conversation.Commit) error {
 }
 
 // saveSteps saves a group of steps of distinct conversations in one implicit transaction
-// (one pipelined round trip), or, when a statement of it failed, each step alone.
+// (one pipelined round trip), or, when a statement of it failed, each step alone. An
+// unknown outcome (the database could not be reached) is settled by the version check
+// when the actor reloads.
 func (s *Conversations) saveSteps(batch []conversation.Commit) ([]error, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out := make([]error, len(batch))
-	if len(batch) == 1 {
-		out[0] = s.saveAlone(ctx, batch[0])
-		return out, nil
-	}
-	b := &pgx.Batch{}
-	for _, c := range batch {
-		queueStep(b, c)
-	}
-	err := s.pool.SendBatch(ctx, b).Close()
-	if err == nil || !nothingWritten(err) {
-		// Committed, or the database could not be reached: the same for every step (an
-		// unknown outcome is settled by the version check when the actor reloads).
-		for i := range out {
-			out[i] = saveError(err)
-		}
-		return out, nil
-	}
-	// One step was refused and the group wrote nothing.
-	for i, c := range batch {
-		out[i] = s.saveAlone(ctx, c)
+	out := s.togetherOrAlone(ctx, len(batch), func(b *pgx.Batch, i int) { queueStep(b, batch[i]) })
+	for i, err := range out {
+		out[i] = saveError(err)
 	}
 	return out, nil
+}
+
+// togetherOrAlone runs the statements of n items (queue(b, i) queues item i's) as one
+// implicit transaction and returns its error for every item; when Postgres refused one
+// of them, nothing was written and each item runs again in a transaction of its own, with
+// its own error. queue must reset what its item's callbacks fill in, as it may be called
+// again for the second try.
+func (s *Conversations) togetherOrAlone(ctx context.Context, n int, queue func(b *pgx.Batch, i int)) []error {
+	out := make([]error, n)
+	if n > 1 {
+		b := &pgx.Batch{}
+		for i := range n {
+			queue(b, i)
+		}
+		err := s.pool.SendBatch(ctx, b).Close()
+		if err == nil || !nothingWritten(err) {
+			for i := range out {
+				out[i] = err
+			}
+			return out
+		}
+	}
+	for i := range n {
+		b := &pgx.Batch{}
+		queue(b, i)
+		out[i] = s.pool.SendBatch(ctx, b).Close()
+	}
+	return out
 }
 
 // nothingWritten reports whether err, from a batch run as one implicit transaction, means
@@ -280,13 +293,6 @@ func nothingWritten(err error) bool {
 	var pgErr *pgconn.PgError
 	var refused pgx.ErrPreprocessingBatch
 	return errors.As(err, &pgErr) || errors.As(err, &refused)
-}
-
-// saveAlone saves one step in its own transaction.
-func (s *Conversations) saveAlone(ctx context.Context, c conversation.Commit) error {
-	b := &pgx.Batch{}
-	queueStep(b, c)
-	return saveError(s.pool.SendBatch(ctx, b).Close())
 }
 
 // saveError maps the error of a step's transaction to the conversation store's errors.
@@ -633,24 +639,20 @@ type Receipt struct {
 // it now stands (nil otherwise: the same receipt applied again advances nothing).
 func (s *Conversations) ApplyReceipt(ctx context.Context, sid, status string, errorCode int) (bool, *Receipt, error) {
 	b := &pgx.Batch{} // one implicit transaction: the lock holds until its end
-	var r receiptResult
-	queueReceipt(b, sid, status, errorCode, &r)
+	lockSid(b, sid)
+	var r StoredReceipt
+	queueReceiptUpdate(b, sid, status, errorCode, &r)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return false, nil, err
 	}
-	return r.exists, r.advanced, nil
+	return r.Exists, r.Advanced, nil
 }
 
-// queueReceipt queues the sid's lock and the monotonic update of its delivery; r gets
-// the outcome when the batch runs.
-func queueReceipt(b *pgx.Batch, sid, status string, errorCode int, r *receiptResult) {
-	lockSid(b, sid)
-	b.Queue(receiptUpdate, status, sid, errorCode).QueryRow(func(row pgx.Row) error { return scanReceipt(row, r) })
-}
-
-// receiptUpdate moves the delivery of sid ($2) to status ($1, error code $3) when that is
-// forward, and answers whether a delivery has the sid and, if it moved, how it stands.
-const receiptUpdate = `
+// queueReceiptUpdate queues the monotonic update of sid's delivery (after the sid's
+// lock); r gets whether a delivery has the sid and, if the receipt moved it, how it
+// stands.
+func queueReceiptUpdate(b *pgx.Batch, sid, status string, errorCode int, r *StoredReceipt) {
+	b.Queue(`
 	WITH u AS (
 		UPDATE conversation.deliveries d SET status = $1, error_code = COALESCE(NULLIF($3, 0), error_code), updated_at = now()
 		WHERE provider_sid = $2 AND conversation.status_rank($1) > conversation.status_rank(status)
@@ -658,28 +660,20 @@ const receiptUpdate = `
 			(SELECT m.conversation_id::text FROM conversation.messages m WHERE m.id = d.message_id) AS conversation_id)
 	SELECT EXISTS (SELECT 1 FROM conversation.deliveries WHERE provider_sid = $2),
 		u.tenant_id, u.client_message_id, u.kind, u.status, u.error_code, u.conversation_id
-	FROM (VALUES (1)) AS one (x) LEFT JOIN u ON true`
-
-func scanReceipt(row pgx.Row, r *receiptResult) error {
-	var tenantID, id, kind, stored, conv *string
-	var code *int
-	if err := row.Scan(&r.exists, &tenantID, &id, &kind, &stored, &code, &conv); err != nil {
-		return err
-	}
-	if id != nil {
-		r.advanced = &Receipt{TenantID: *tenantID, ClientMessageID: *id, Kind: *kind, Status: *stored, ErrorCode: *code}
-		if conv != nil {
-			r.advanced.ConversationID = *conv
+	FROM (VALUES (1)) AS one (x) LEFT JOIN u ON true`, status, sid, errorCode).QueryRow(func(row pgx.Row) error {
+		var tenantID, id, kind, stored, conv *string
+		var code *int
+		if err := row.Scan(&r.Exists, &tenantID, &id, &kind, &stored, &code, &conv); err != nil {
+			return err
 		}
-	}
-	return nil
-}
-
-// receiptResult is what applying a receipt found: whether a delivery has the sid, and
-// the delivery as the receipt left it when it moved it forward.
-type receiptResult struct {
-	exists   bool
-	advanced *Receipt
+		if id != nil {
+			r.Advanced = &Receipt{TenantID: *tenantID, ClientMessageID: *id, Kind: *kind, Status: *stored, ErrorCode: *code}
+			if conv != nil {
+				r.Advanced.ConversationID = *conv
+			}
+		}
+		return nil
+	})
 }
 
 // StoredReceipt is the outcome of StoreReceipt.
@@ -717,31 +711,18 @@ type receiptOutcome struct {
 func (s *Conversations) storeReceipts(batch []ReceiptEnvelope) ([]receiptOutcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out := make([]receiptOutcome, len(batch))
-	if len(batch) > 1 {
-		order := make([]int, len(batch))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(i, j int) bool { return batch[order[i]].SID < batch[order[j]].SID })
-		b := &pgx.Batch{}
-		for _, i := range order {
-			queueStoreReceipt(b, batch[i], &out[i].res)
-		}
-		err := s.pool.SendBatch(ctx, b).Close()
-		if err == nil || !nothingWritten(err) {
-			// Committed, or the database could not be reached: the same for every receipt.
-			for i := range out {
-				out[i].err = storeReceiptError(err)
-			}
-			return out, nil
-		}
-		clear(out) // one receipt's statement failed: nothing was written
+	// In sid order, the order acceptances lock sids in.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
 	}
-	for i, r := range batch {
-		b := &pgx.Batch{}
-		queueStoreReceipt(b, r, &out[i].res)
-		out[i].err = storeReceiptError(s.pool.SendBatch(ctx, b).Close())
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(batch[i].SID, batch[j].SID) })
+	out := make([]receiptOutcome, len(batch))
+	errs := s.togetherOrAlone(ctx, len(order), func(b *pgx.Batch, k int) {
+		queueStoreReceipt(b, batch[order[k]], &out[order[k]].res)
+	})
+	for k, err := range errs {
+		out[order[k]].err = storeReceiptError(err)
 	}
 	return out, nil
 }
@@ -754,6 +735,7 @@ func storeReceiptError(err error) error {
 }
 
 func queueStoreReceipt(b *pgx.Batch, r ReceiptEnvelope, out *StoredReceipt) {
+	*out = StoredReceipt{}
 	// The lock first: an acceptance of the sid waiting on it then finds the envelope.
 	lockSid(b, r.SID)
 	e := r.Envelope
@@ -766,12 +748,7 @@ func queueStoreReceipt(b *pgx.Batch, r ReceiptEnvelope, out *StoredReceipt) {
 			}
 			return rows.Err()
 		})
-	var res receiptResult
-	b.Queue(receiptUpdate, r.Status, r.SID, r.ErrorCode).QueryRow(func(row pgx.Row) error {
-		err := scanReceipt(row, &res)
-		out.Exists, out.Advanced = res.exists, res.advanced
-		return err
-	})
+	queueReceiptUpdate(b, r.SID, r.Status, r.ErrorCode, out)
 }
 
 // MessageView is a message as the admin API shows it.
