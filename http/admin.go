@@ -210,11 +210,12 @@ func (s *Server) listAppointments(w http.ResponseWriter, r *http.Request) {
 
 // ConversationViews lists a tenant's conversations for the admin API.
 type ConversationViews interface {
-	ConversationsOf(ctx context.Context, tenantID, phone string, limit int) ([]persistence.ConversationView, error)
+	ConversationsOf(ctx context.Context, tenantID, phone string, needsAttention bool, limit int) ([]persistence.ConversationView, error)
 }
 
-// listConversations answers a tenant's conversations (of one customer with ?phone=), newest
-// first, with their messages and delivery statuses.
+// listConversations answers a tenant's conversations (of one customer with ?phone=, only
+// those waiting for a person with ?needs_attention=true), newest first, with their messages
+// and delivery statuses.
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 	tenantID := mux.Vars(r)["tenant"]
 	if _, _, err := s.deps.Tenants.Get(r.Context(), tenantID); err != nil {
@@ -226,7 +227,16 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.deps.Log, invalidField("phone", "must be valid UTF-8 without NUL"))
 		return
 	}
-	views, err := s.deps.Conversations.ConversationsOf(r.Context(), tenantID, phone, 200)
+	var needsAttention bool
+	switch v := r.URL.Query().Get("needs_attention"); v {
+	case "", "false":
+	case "true":
+		needsAttention = true
+	default:
+		writeError(w, r, s.deps.Log, invalidField("needs_attention", "must be true or false"))
+		return
+	}
+	views, err := s.deps.Conversations.ConversationsOf(r.Context(), tenantID, phone, needsAttention, 200)
 	if err != nil {
 		writeError(w, r, s.deps.Log, err)
 		return

@@ -30,8 +30,10 @@ type Metrics struct {
 	// RequestsShed counts requests answered 503 because the engine was at capacity.
 	RequestsShed *prometheus.CounterVec // class: webhooks, booking
 	// SyncBacklogAge is how long the oldest pending sync job of a provider has waited.
-	SyncBacklogAge     *prometheus.GaugeVec   // provider
-	ActorRestarts      *prometheus.CounterVec // kind
+	SyncBacklogAge *prometheus.GaugeVec   // provider
+	ActorRestarts  *prometheus.CounterVec // kind
+	// Replies counts customers' SMS by what the engine read in them.
+	Replies            *prometheus.CounterVec // intent
 	ClaimConflictsInDB *prometheus.CounterVec // operation: a live-claim overlap refused by Postgres, not by the actor
 	// SyncConnections counts vendor connections by provider and state (active, parked,
 	// reconnect_needed); set from Postgres by whoever refreshes ringback_sync_backlog.
@@ -93,6 +95,10 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "ringback_sync_backlog_oldest_seconds",
 			Help: "Age of the oldest pending sync job, by provider (0 when none is pending).",
 		}, []string{"provider"}),
+		Replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringback_replies_total",
+			Help: "Customers' SMS replies by intent read: pick, confirm, more, window, reschedule, cancel, opt_out, help, unknown (unknown ones wait for a person).",
+		}, []string{"intent"}),
 		ActorRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ringback_actor_restarts_total",
 			Help: "Actor restarts by supervisors, by actor kind.",
@@ -121,9 +127,12 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AutoSMSLatency, m.Webhooks, m.Bookings, m.HoldsActive, m.SMSDeliveries,
-		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.RequestsShed, m.ActorRestarts, m.ClaimConflictsInDB, m.SyncConnections,
+		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.RequestsShed, m.ActorRestarts, m.Replies, m.ClaimConflictsInDB, m.SyncConnections,
 		m.ActorMessages, m.ActorMessageSeconds,
 	)
+	for _, intent := range []string{"pick", "confirm", "more", "window", "reschedule", "cancel", "opt_out", "help", "unknown"} {
+		m.Replies.WithLabelValues(intent)
+	}
 	for _, k := range []string{"conversation", "resource", "sync"} { // every actor kind
 		m.ActorRestarts.WithLabelValues(k)
 		ak := &ActorKind{

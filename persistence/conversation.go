@@ -338,13 +338,14 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 			WHERE key = $1 AND processed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marked)`, c.EnvelopeKey)
 	}
 	b.Queue(`
-		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version, needs_attention)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (endpoint, customer_phone) DO UPDATE SET state = excluded.state, data = excluded.data,
 			opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at, updated_at = now(),
+			needs_attention = excluded.needs_attention,
 			version = CASE WHEN conversation.conversations.version = excluded.version - 1 THEN excluded.version
 				ELSE conversation.stale_write() END`,
-		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version)
+		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version, st.NeedsAttention)
 	switch {
 	case c.OptOutUnchanged:
 	case st.Caller.OptedOut:
@@ -362,12 +363,16 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 		if !o.TriggerAt.IsZero() {
 			trigger = &o.TriggerAt
 		}
+		to := st.Phone
+		if o.To != "" {
+			to = o.To // an alert to the business's owner_phone
+		}
 		b.Queue(`INSERT INTO conversation.messages (id, conversation_id, tenant_id, direction, body, client_message_id)
 			VALUES ($1, $2, $3, 'out', $4, $5)`, msgID, id, st.TenantID, o.Body, o.ClientMessageID)
 		b.Queue(`INSERT INTO conversation.deliveries (client_message_id, message_id, tenant_id, from_number, to_number, body, kind, status,
 				trigger_received_at, correlation_id, trace_parent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, NULLIF($9, ''), NULLIF($10, ''))`,
-			o.ClientMessageID, msgID, st.TenantID, st.Endpoint, st.Phone, o.Body, o.Kind, trigger, c.CorrelationID, c.TraceParent)
+			o.ClientMessageID, msgID, st.TenantID, st.Endpoint, to, o.Body, o.Kind, trigger, c.CorrelationID, c.TraceParent)
 	}
 }
 
@@ -757,37 +762,44 @@ type MessageView struct {
 	Body      string    `json:"body"`
 	Status    string    `json:"status,omitempty"`
 	At        time.Time `json:"at"`
+	Kind      string    `json:"kind,omitempty"` // of an outbound message: auto_reply, reply, compliance, alert
+	To        string    `json:"to,omitempty"`   // an alert's recipient, the business's owner_phone
 }
 
 // ConversationView is a conversation with its messages, for the admin API.
 type ConversationView struct {
-	ID        uuid.UUID     `json:"id"`
-	Endpoint  string        `json:"endpoint"`
-	Phone     string        `json:"phone"`
-	State     string        `json:"state"`
-	OptedOut  bool          `json:"opted_out"`
-	UpdatedAt time.Time     `json:"updated_at"`
-	Messages  []MessageView `json:"messages"`
+	ID       uuid.UUID `json:"id"`
+	Endpoint string    `json:"endpoint"`
+	Phone    string    `json:"phone"`
+	State    string    `json:"state"`
+	OptedOut bool      `json:"opted_out"`
+	// NeedsAttention says a customer's message waits for a person.
+	NeedsAttention bool          `json:"needs_attention"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+	Messages       []MessageView `json:"messages"`
 }
 
-// ConversationsOf lists a tenant's conversations (of one customer phone if phone != ""),
-// newest first, with their messages and delivery statuses.
-func (s *Conversations) ConversationsOf(ctx context.Context, tenantID, phone string, limit int) ([]ConversationView, error) {
+// ConversationsOf lists a tenant's conversations (of one customer phone if phone != "",
+// only those needing a person if needsAttention), newest first, with their messages and
+// delivery statuses. An alert to the business shows as an outbound message with kind
+// "alert" and its recipient.
+func (s *Conversations) ConversationsOf(ctx context.Context, tenantID, phone string, needsAttention bool, limit int) ([]ConversationView, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT c.id, c.endpoint, c.customer_phone, c.state, c.opted_out, c.updated_at,
-			COALESCE((SELECT jsonb_agg(jsonb_build_object('direction', m.direction, 'body', m.body,
-				'status', COALESCE(d.status, ''), 'at', m.created_at) ORDER BY m.created_at, m.id)
+		SELECT c.id, c.endpoint, c.customer_phone, c.state, c.opted_out, c.needs_attention, c.updated_at,
+			COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('direction', m.direction, 'body', m.body,
+				'status', COALESCE(d.status, ''), 'at', m.created_at, 'kind', d.kind,
+				'to', CASE WHEN d.to_number <> c.customer_phone THEN d.to_number END)) ORDER BY m.created_at, m.id)
 				FROM conversation.messages m LEFT JOIN conversation.deliveries d ON d.client_message_id = m.client_message_id
 				WHERE m.conversation_id = c.id), '[]'::jsonb)
 		FROM conversation.conversations c
-		WHERE c.tenant_id = $1 AND ($2 = '' OR c.customer_phone = $2)
-		ORDER BY c.updated_at DESC LIMIT $3`, tenantID, phone, limit)
+		WHERE c.tenant_id = $1 AND ($2 = '' OR c.customer_phone = $2) AND (NOT $3 OR c.needs_attention)
+		ORDER BY c.updated_at DESC LIMIT $4`, tenantID, phone, needsAttention, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConversationView, error) {
 		var v ConversationView
-		err := r.Scan(&v.ID, &v.Endpoint, &v.Phone, &v.State, &v.OptedOut, &v.UpdatedAt, &v.Messages)
+		err := r.Scan(&v.ID, &v.Endpoint, &v.Phone, &v.State, &v.OptedOut, &v.NeedsAttention, &v.UpdatedAt, &v.Messages)
 		return v, err
 	})
 }

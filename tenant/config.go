@@ -33,6 +33,9 @@ type Endpoint struct {
 	// SendRate is the sender's token bucket in messages per second (a US long code
 	// is allowed about 1). Zero means the default of 1.
 	SendRate float64 `json:"send_rate,omitempty"`
+	// OwnerPhone is where the business is alerted by SMS when a customer needs a person
+	// (E.164; empty: no alerts, the conversation is still marked needs_attention).
+	OwnerPhone string `json:"owner_phone,omitempty"`
 }
 
 // QuietHours is a local-time window (it may wrap midnight) in which no auto-reply is sent.

@@ -173,6 +173,10 @@ func (c *Config) checkEndpoints(errs *errorList, services map[string]bool) {
 			}
 		}
 
+		if e.OwnerPhone != "" && checkPhoneNumber(errs, joinPath(p, "owner_phone"), e.OwnerPhone) && e.OwnerPhone == e.Number {
+			errs.add(joinPath(p, "owner_phone"), "must differ from the endpoint's own number")
+		}
+
 		if !(e.SendRate >= 0 && e.SendRate <= maxSendRate) {
 			errs.add(joinPath(p, "send_rate"), "must be between 0 (the default of 1) and %d messages per second", maxSendRate)
 		}

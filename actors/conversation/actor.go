@@ -444,7 +444,7 @@ func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
 	verdict, at := AutoReply(e.policy, a.st.Caller, now)
 	switch verdict {
 	case Send:
-		a.offer(c, e, now, "auto_reply", m.EnvelopeKey, m.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+		a.offer(c, e, search{from: now}, "auto_reply", m.EnvelopeKey, m.ReceivedAt, nil, func(f found) string { return e.texts.Offer(options(f.offers)) })
 	case DeferQuietHours:
 		a.st.Deferred = &Deferred{At: at, ReceivedAt: m.ReceivedAt, EnvelopeKey: m.EnvelopeKey, CorrelationID: m.CorrelationID}
 		a.log.Info("auto-reply deferred to the end of quiet hours", "conversation", a.logID(), "at", at)
@@ -468,7 +468,7 @@ func (a *Actor) onQuietEnded(c actor.Context, e env) {
 	verdict, at := AutoReply(e.policy, a.st.Caller, now)
 	switch verdict {
 	case Send:
-		a.offer(c, e, now, "auto_reply", "quiet:"+d.EnvelopeKey, d.ReceivedAt, nil, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+		a.offer(c, e, search{from: now}, "auto_reply", "quiet:"+d.EnvelopeKey, d.ReceivedAt, nil, func(f found) string { return e.texts.Offer(options(f.offers)) })
 	case DeferQuietHours:
 		a.st.Deferred = &Deferred{At: at, ReceivedAt: d.ReceivedAt, EnvelopeKey: d.EnvelopeKey, CorrelationID: d.CorrelationID}
 		a.suppressed(verdict, at)
@@ -487,38 +487,71 @@ func options(offers []Offer) []Option {
 	return out
 }
 
-// offer looks up the next open slots of the endpoint's default service from `from` and
-// sends them with text (or the no-slots text). An auto-reply also starts the cooldown.
-func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, trigger time.Time, in *Received, text func([]Offer) string) {
-	svc, ok := e.cfg.Service(e.ep.DefaultService)
+// search is what offer looks for: open slots of a service from an instant, on one
+// resource or any, inside the window the customer asked for or at any time.
+type search struct {
+	from     time.Time
+	window   *Window   // nil: any time up to the horizon
+	service  string    // "": the endpoint's default service
+	resource string    // "": any resource offering the service
+	exclude  time.Time // a start never offered: the visit being moved
+	moving   bool      // the options are new times for the booked visit
+}
+
+// found is what a search found: the options, and whether they are the nearest ones
+// because nothing is open inside the window asked for.
+type found struct {
+	offers  []Offer
+	nearest bool
+}
+
+// slotsFound is the result of a search's availability calls, off the mailbox.
+type slotsFound struct {
+	slots   []resource.Slot
+	nearest bool
+}
+
+// offer looks up open slots as s says and sends them with text (or, with none, the
+// no-slots text). An auto-reply also starts the cooldown. The missed-call search (no
+// window, no exclusion) is one availability call, as it always was.
+func (a *Actor) offer(c actor.Context, e env, s search, kind, key string, trigger time.Time, in *Received, text func(f found) string) {
+	svcID := s.service
+	if svcID == "" {
+		svcID = e.ep.DefaultService
+	}
+	svc, ok := e.cfg.Service(svcID)
 	if !ok {
-		a.fail("endpoint's default service is not configured", fmt.Errorf("service %q not found", e.ep.DefaultService))
+		a.fail("the service to offer is not configured", fmt.Errorf("service %q not found", svcID))
 		a.done(c)
 		return
 	}
 	tenantID, count, horizon := a.st.TenantID, e.cfg.Policies.OfferCount, e.cfg.Policies.Horizon.Std()
 	now := a.deps.Clock.Now()
 	a.await(c, func(ctx context.Context) any {
-		slots, _, err := a.deps.Bookings.Availability(ctx, tenantID, svc.ID, "", from, now.Add(horizon), count)
-		if err != nil {
-			return err
-		}
-		return slots
+		return a.findSlots(ctx, tenantID, svc.ID, s, count, now.Add(horizon), e.loc)
 	}, func(c actor.Context, v any) {
-		slots, _ := v.([]resource.Slot)
+		res, _ := v.(slotsFound)
 		if err, isErr := v.(error); isErr {
 			a.fail("availability failed; answering without options", err)
 		}
-		offers := make([]Offer, len(slots))
-		for i, s := range slots {
-			offers[i] = Offer{ResourceID: s.ResourceID, ServiceID: svc.ID, Start: s.Start, End: s.End,
+		offers := make([]Offer, len(res.slots))
+		for i, sl := range res.slots {
+			offers[i] = Offer{ResourceID: sl.ResourceID, ServiceID: svc.ID, Start: sl.Start, End: sl.End,
 				QuoteMinor: svc.Price.Quote(svc.Duration.Std()), Currency: svc.Price.Currency}
 		}
-		body := e.texts.NoSlots()
-		a.st.Stage, a.st.Options, a.st.Hold = Idle, nil, nil
-		if len(offers) > 0 {
-			body = text(offers)
-			a.st.Stage, a.st.Options, a.st.SearchFrom = Offered, offers, offers[len(offers)-1].Start.Add(time.Nanosecond)
+		var body string
+		switch {
+		case len(offers) > 0:
+			body = text(found{offers: offers, nearest: res.nearest})
+			a.st.Stage, a.st.Options, a.st.Hold, a.st.Moving = Offered, offers, nil, s.moving
+			a.st.SearchFrom = offers[len(offers)-1].Start.Add(time.Nanosecond)
+		case s.moving:
+			// Nothing to move to: the visit stays as it is.
+			a.st.Stage, a.st.Options, a.st.Hold, a.st.Moving = Booked, nil, nil, false
+			body = e.texts.MoveNone(a.st.visit().option())
+		default:
+			a.st.Stage, a.st.Options, a.st.Hold, a.st.Moving = Idle, nil, nil, false
+			body = e.texts.NoSlots()
 		}
 		out := outgoing(key, 0, kind, body, trigger)
 		via := "reply"
@@ -540,6 +573,55 @@ func (a *Actor) offer(c actor.Context, e env, from time.Time, kind, key string, 
 	})
 }
 
+// findSlots runs a search's availability calls: up to count slots from s.from, inside
+// s.window when there is one, else (nearest) the first ones after s.from.
+func (a *Actor) findSlots(ctx context.Context, tenantID, serviceID string, s search, count int, horizonEnd time.Time, loc *time.Location) any {
+	keep := func(slots []resource.Slot, in *Window) []resource.Slot {
+		out := slots[:0]
+		for _, sl := range slots {
+			if sl.Start.Equal(s.exclude) || in != nil && !in.Contains(sl.Start, loc) {
+				continue
+			}
+			if out = append(out, sl); len(out) == count {
+				break
+			}
+		}
+		return out
+	}
+	limit := count
+	if !s.exclude.IsZero() {
+		limit++
+	}
+	if w := s.window; w != nil {
+		from, to := s.from, horizonEnd
+		if w.From.After(from) {
+			from = w.From
+		}
+		if !w.To.IsZero() && w.To.Before(to) {
+			to = w.To
+		}
+		if from.Before(to) {
+			all, _, err := a.deps.Bookings.Availability(ctx, tenantID, serviceID, s.resource, from, to, 0)
+			if err != nil {
+				return err
+			}
+			if in := keep(all, w); len(in) > 0 {
+				return slotsFound{slots: in}
+			}
+		}
+		near, _, err := a.deps.Bookings.Availability(ctx, tenantID, serviceID, s.resource, s.from, horizonEnd, limit)
+		if err != nil {
+			return err
+		}
+		return slotsFound{slots: keep(near, nil), nearest: true}
+	}
+	slots, _, err := a.deps.Bookings.Availability(ctx, tenantID, serviceID, s.resource, s.from, horizonEnd, limit)
+	if err != nil {
+		return err
+	}
+	return slotsFound{slots: keep(slots, nil)}
+}
+
 // envelopeOf is the envelope a message key names ("" for the actor's own timers).
 func envelopeOf(key string) string {
 	if strings.HasPrefix(key, "quiet:") {
@@ -552,7 +634,11 @@ func envelopeOf(key string) string {
 
 func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 	in := &Received{MessageSid: m.MessageSid, Body: m.Body}
-	reply := ParseReply(m.Body)
+	now := a.deps.Clock.Now()
+	reply := Read(m.Body, a.st.thread(), e.loc, now)
+	if reply.Kind != ReplyOptIn {
+		a.deps.Metrics.Replies.WithLabelValues(reply.Kind.String()).Inc()
+	}
 	caller, action := Inbound(a.st.Caller, reply)
 	compliance := func(body string) {
 		a.st.Caller = caller
@@ -568,11 +654,16 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 			a.suppressed(SuppressOptedOut, time.Time{})
 		}
 		a.st.Deferred = nil // nothing more goes to this number, auto-replies included
+		a.st.CancelAsked = false
 		// Already opted out: only the confirmation owed for that opt-out goes now.
 		if !a.st.Caller.OptedOut {
 			a.stage(analytics.ConsentOptedOut, analytics.ConsentData{Endpoint: a.endpoint, Source: "sms"})
 		}
-		compliance(e.texts.OptOut())
+		body := e.texts.OptOut()
+		if v := a.st.visit(); v != nil {
+			body = joinLines(body, e.texts.StillBooked(v.option()))
+		}
+		compliance(body)
 		return
 	case AlreadyOptedOut, IgnoreWhileOptedOut:
 		compliance("")
@@ -587,44 +678,175 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 		compliance(e.texts.Help())
 		return
 	}
-	now := a.deps.Clock.Now()
-	fresh := func(text func([]Offer) string) {
-		a.offer(c, e, now, "reply", m.EnvelopeKey, time.Time{}, in, text)
+
+	if reply.Kind != ReplyUnknown {
+		a.st.NeedsAttention = false // the engine acts on this one
 	}
+	send := func(body string) { // answer within this step, changing nothing else
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", body, time.Time{})}})
+	}
+	reply2 := func(s search, text func(f found) string) {
+		a.offer(c, e, s, "reply", m.EnvelopeKey, time.Time{}, in, text)
+	}
+	visit := a.st.visit()
+
+	// The one question before a cancellation waits for its answer.
+	if a.st.CancelAsked {
+		a.st.CancelAsked = false
+		switch reply.Kind {
+		case ReplyConfirm, ReplyCancel:
+			a.cancelVisit(c, e, m, in)
+			return
+		case ReplyMore:
+			if visit != nil {
+				send(e.texts.Kept(visit.option()))
+				return
+			}
+		}
+	}
+
 	switch reply.Kind {
-	case ReplyOption:
-		if a.st.Stage == Offered && reply.Option >= 1 && reply.Option <= len(a.st.Options) {
-			a.hold(c, e, m, in, reply.Option, a.st.Options[reply.Option-1])
+	case ReplyCancel:
+		switch {
+		case visit != nil:
+			a.st.CancelAsked = true
+			send(e.texts.CancelAsk(visit.option()))
+		case a.st.Stage == Holding && a.st.Hold != nil:
+			a.releaseHold(c, e, m, in)
+		default:
+			a.st.Stage, a.st.Options, a.st.Hold = Idle, nil, nil
+			send(e.texts.Released())
+		}
+		return
+
+	case ReplyReschedule:
+		a.moveOptions(c, e, m, in, reply.Window)
+		return
+
+	case ReplyPick:
+		o := a.st.Options[reply.Option-1]
+		if a.st.Stage == Holding && a.st.Hold != nil && a.st.Hold.Start.Equal(o.Start) && a.st.Hold.ResourceID == o.ResourceID {
+			send(a.heldText(e, *a.st.Hold)) // the same pick again: the hold stands
 			return
 		}
+		a.hold(c, e, m, in, reply.Option, o)
+		return
+
+	case ReplyConfirm:
+		switch {
+		case a.st.Stage == Holding && a.st.Hold != nil && a.st.Moving && visit != nil:
+			a.confirmMove(c, e, m, in)
+		case a.st.Stage == Holding && a.st.Hold != nil:
+			a.confirm(c, e, m, in)
+		case a.st.Stage == Offered && len(a.st.Options) > 0:
+			send(e.texts.PickWhich(options(a.st.Options)))
+		case visit != nil:
+			// "ok thanks" after booking: nothing to do and nothing to say.
+			a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in})
+		case a.st.Stage == Holding:
+			// No live hold: never "booked". Fresh options instead.
+			reply2(search{from: now}, func(f found) string { return e.texts.Expired(options(f.offers)) })
+		default:
+			reply2(search{from: now}, func(f found) string { return e.texts.Options(options(f.offers)) })
+		}
+		return
+
 	case ReplyMore:
+		if visit != nil && !a.st.Moving {
+			a.moveOptions(c, e, m, in, nil)
+			return
+		}
 		from := a.st.SearchFrom
 		if from.Before(now) {
 			from = now
 		}
-		a.offer(c, e, from, "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Offer(options(opts)) })
+		s := search{from: from}
+		if a.st.Moving && visit != nil {
+			s.service, s.resource, s.exclude, s.moving = visit.ServiceID, visit.ResourceID, visit.Start, true
+		}
+		reply2(s, func(f found) string {
+			if s.moving {
+				return e.texts.MoveOptions(visit.option(), "", options(f.offers))
+			}
+			return e.texts.Offer(options(f.offers))
+		})
 		return
-	case ReplyConfirm:
-		if a.st.Stage == Holding && a.st.Hold != nil {
-			a.confirm(c, e, m, in)
+
+	case ReplyWindow:
+		if visit != nil {
+			a.moveOptions(c, e, m, in, reply.Window)
 			return
 		}
-		// No live hold: never "booked". Fresh options instead.
-		fresh(func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+		w := reply.Window
+		reply2(search{from: now, window: w}, func(f found) string {
+			if f.nearest {
+				return e.texts.WindowNearest(w.Label, options(f.offers))
+			}
+			return e.texts.WindowOptions(w.Label, options(f.offers))
+		})
 		return
 	}
-	// Anything else is kept for the business; at most one acknowledgement per day.
+	a.needsPerson(c, e, m, in)
+}
+
+// needsPerson keeps a message the engine cannot act on for the business: the
+// conversation needs attention, the customer is told (at most once a day) that a person
+// will answer, and the business's owner_phone is alerted (at most once an hour).
+func (a *Actor) needsPerson(c actor.Context, e env, m *InboundSMS, in *Received) {
+	now := a.deps.Clock.Now()
+	a.st.NeedsAttention = true
 	var out []Outgoing
 	if now.Sub(a.st.LastAckAt) >= 24*time.Hour {
 		a.st.LastAckAt = now
-		out = []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Ack(), time.Time{})}
+		out = append(out, outgoing(m.EnvelopeKey, 0, "reply", e.texts.Ack(), time.Time{}))
+	}
+	if e.ep.OwnerPhone != "" && now.Sub(a.st.LastAlertAt) >= time.Hour {
+		a.st.LastAlertAt = now
+		alert := outgoing(m.EnvelopeKey, 1, "alert", e.texts.OwnerAlert(tenant.MaskPhone(a.phone), m.Body), time.Time{})
+		alert.To = e.ep.OwnerPhone
+		out = append(out, alert)
 	}
 	a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: out})
 }
 
-// hold places a hold on the option the customer replied with (its number is option).
+// heldText is the answer to a hold: a plain hold asks for YES to book, a new time for a
+// booked visit asks for YES to move it.
+func (a *Actor) heldText(e env, o Offer) string {
+	if v := a.st.visit(); a.st.Moving && v != nil {
+		return e.texts.MoveHeld(v.option(), o.option())
+	}
+	return e.texts.Held(o.option())
+}
+
+// moveOptions offers new times for the booked visit, on its resource, inside w when the
+// customer named a window. The visit stays booked until a new time is confirmed.
+func (a *Actor) moveOptions(c actor.Context, e env, m *InboundSMS, in *Received, w *Window) {
+	visit := a.st.visit()
+	if visit == nil {
+		a.needsPerson(c, e, m, in)
+		return
+	}
+	v := *visit
+	s := search{from: a.deps.Clock.Now(), window: w, service: v.ServiceID, resource: v.ResourceID, exclude: v.Start, moving: true}
+	a.offer(c, e, s, "reply", m.EnvelopeKey, time.Time{}, in, func(f found) string {
+		switch {
+		case w == nil:
+			return e.texts.MoveOptions(v.option(), "", options(f.offers))
+		case f.nearest:
+			return e.texts.MoveNearest(v.option(), w.Label, options(f.offers))
+		}
+		return e.texts.MoveOptions(v.option(), w.Label, options(f.offers))
+	})
+}
+
+// hold places a hold on the option the customer replied with (its number is option). A
+// hold the customer had on another option is let go once the new one is placed.
 func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option int, o Offer) {
 	tenantID := a.st.TenantID
+	var previous uuid.UUID
+	if a.st.Stage == Holding && a.st.Hold != nil {
+		previous = a.st.Hold.HoldID
+	}
 	req := resource.HoldRequest{ServiceID: o.ServiceID, Start: o.Start, ResourceID: o.ResourceID,
 		Customer: resource.Customer{Phone: a.phone}, Key: "sms:" + m.MessageSid}
 	a.await(c, func(ctx context.Context) any {
@@ -632,12 +854,17 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option
 		if err != nil {
 			return err
 		}
+		if previous != uuid.Nil && previous != h.ID {
+			if err := a.deps.Bookings.Release(ctx, tenantID, previous); err != nil {
+				a.log.Info("the earlier hold was not released; it expires on its own", "conversation", a.logID(), "err", err)
+			}
+		}
 		return h
 	}, func(c actor.Context, v any) {
 		h, ok := v.(resource.Claim)
 		if !ok {
 			a.log.Info("hold refused; offering fresh options", "conversation", a.logID(), "err", v)
-			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+			a.retryOptions(c, e, m, in)
 			return
 		}
 		o.HoldID, o.ExpiresAt, o.QuoteMinor, o.Currency = h.ID, h.ExpiresAt, h.Quote.AmountMinor, h.Quote.Currency
@@ -646,8 +873,21 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option
 		// or this one is a repeat that Save refuses.
 		a.stage(analytics.OptionChosen, analytics.OptionChosenData{Option: option, HoldID: h.ID.String(),
 			ResourceID: h.ResourceID, ServiceID: h.ServiceID, StartsAt: h.Start.UTC()})
-		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Held(o.option()), time.Time{})}})
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", a.heldText(e, o), time.Time{})}})
 	})
+}
+
+// retryOptions answers a pick or a yes that lost its slot: never "booked", fresh options
+// instead (for a visit being moved, new times for it; it stays booked).
+func (a *Actor) retryOptions(c actor.Context, e env, m *InboundSMS, in *Received) {
+	now := a.deps.Clock.Now()
+	if v := a.st.visit(); a.st.Moving && v != nil {
+		vv := *v
+		s := search{from: now, service: vv.ServiceID, resource: vv.ResourceID, exclude: vv.Start, moving: true}
+		a.offer(c, e, s, "reply", m.EnvelopeKey, time.Time{}, in, func(f found) string { return e.texts.MoveLost(vv.option(), options(f.offers)) })
+		return
+	}
+	a.offer(c, e, search{from: now}, "reply", m.EnvelopeKey, time.Time{}, in, func(f found) string { return e.texts.Expired(options(f.offers)) })
 }
 
 func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
@@ -663,11 +903,89 @@ func (a *Actor) confirm(c actor.Context, e env, m *InboundSMS, in *Received) {
 		if !ok {
 			// Expired, released or lost: never "booked". Fresh options instead.
 			a.log.Info("confirm refused; offering fresh options", "conversation", a.logID(), "err", v)
-			a.offer(c, e, a.deps.Clock.Now(), "reply", m.EnvelopeKey, time.Time{}, in, func(opts []Offer) string { return e.texts.Expired(options(opts)) })
+			a.retryOptions(c, e, m, in)
 			return
 		}
-		a.st.Stage, a.st.AppointmentID, a.st.Options = Booked, appt.ID, nil
+		visit := held
+		a.st.Stage, a.st.AppointmentID, a.st.Options, a.st.Visit, a.st.Moving = Booked, appt.ID, nil, &visit, false
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Booked(held.option()), time.Time{})}})
+	})
+}
+
+// confirmMove moves the booked visit to the held new time: the hold is let go and the
+// appointment rescheduled onto its slot in one step of the resource actor, so the visit
+// is never without a time. If the slot went meanwhile, the visit stays where it was.
+func (a *Actor) confirmMove(c actor.Context, e env, m *InboundSMS, in *Received) {
+	tenantID, held, apptID := a.st.TenantID, *a.st.Hold, a.st.AppointmentID
+	key := "sms:" + m.MessageSid
+	a.await(c, func(ctx context.Context) any {
+		if err := a.deps.Bookings.Release(ctx, tenantID, held.HoldID); err != nil {
+			a.log.Info("the hold on the new time was not released before the move", "conversation", a.logID(), "err", err)
+		}
+		appt, err := a.deps.Bookings.Reschedule(ctx, tenantID, apptID, held.Start, key)
+		if err != nil {
+			return err
+		}
+		return appt
+	}, func(c actor.Context, v any) {
+		appt, ok := v.(resource.Appointment)
+		if !ok {
+			a.log.Info("move refused; the visit stays booked", "conversation", a.logID(), "err", v)
+			a.retryOptions(c, e, m, in)
+			return
+		}
+		moved := held
+		moved.Start, moved.End, moved.HoldID, moved.ExpiresAt = appt.Start, appt.End, uuid.Nil, time.Time{}
+		a.st.Stage, a.st.AppointmentID, a.st.Visit, a.st.Hold, a.st.Options, a.st.Moving = Booked, appt.ID, &moved, &moved, nil, false
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Moved(moved.option()), time.Time{})}})
+	})
+}
+
+// cancelVisit cancels the booked visit (the customer said yes to CancelAsk); the
+// resource actor syncs the cancellation to the calendars. A hold on a new time for it
+// goes too.
+func (a *Actor) cancelVisit(c actor.Context, e env, m *InboundSMS, in *Received) {
+	visit := a.st.visit()
+	if visit == nil {
+		a.st.Stage, a.st.Options, a.st.Hold = Idle, nil, nil
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Released(), time.Time{})}})
+		return
+	}
+	v := *visit
+	tenantID, apptID := a.st.TenantID, a.st.AppointmentID
+	var moveHold uuid.UUID
+	if a.st.Moving && a.st.Hold != nil {
+		moveHold = a.st.Hold.HoldID
+	}
+	a.await(c, func(ctx context.Context) any {
+		if moveHold != uuid.Nil {
+			_ = a.deps.Bookings.Release(ctx, tenantID, moveHold) // it expires on its own otherwise
+		}
+		_, err := a.deps.Bookings.Cancel(ctx, tenantID, apptID)
+		return err
+	}, func(c actor.Context, v2 any) {
+		if err, failed := v2.(error); failed && err != nil {
+			a.fail("cancel by SMS failed; a person follows up", err)
+			a.st.NeedsAttention = true
+			a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.NotCancelled(v.option()), time.Time{})}})
+			return
+		}
+		a.st.Stage, a.st.AppointmentID, a.st.Visit, a.st.Hold, a.st.Options, a.st.Moving = Idle, uuid.Nil, nil, nil, nil, false
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Cancelled(v.option()), time.Time{})}})
+	})
+}
+
+// releaseHold lets the customer's hold go ("never mind, cancel that" before booking).
+func (a *Actor) releaseHold(c actor.Context, e env, m *InboundSMS, in *Received) {
+	tenantID, holdID := a.st.TenantID, a.st.Hold.HoldID
+	a.await(c, func(ctx context.Context) any {
+		return a.deps.Bookings.Release(ctx, tenantID, holdID)
+	}, func(c actor.Context, v any) {
+		if err, failed := v.(error); failed && err != nil {
+			a.log.Info("hold release failed; it expires on its own", "conversation", a.logID(), "err", err)
+		}
+		a.st.Stage, a.st.Options, a.st.Hold = Idle, nil, nil
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Released(), time.Time{})}})
 	})
 }
 

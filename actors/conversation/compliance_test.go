@@ -267,12 +267,13 @@ func TestInbound(t *testing.T) {
 		{"Y while subscribed", subscribed, "Y", subscribed, NoCompliance},
 		{"option while subscribed", subscribed, "2", subscribed, NoCompliance},
 		{"MORE while subscribed", subscribed, "more", subscribed, NoCompliance},
-		{"text while subscribed", subscribed, "please stop calling me", subscribed, NoCompliance},
+		{"text while subscribed", subscribed, "can you come earlier?", subscribed, NoCompliance},
+		{"a sentence revoking consent", subscribed, "please stop calling me", optedOut, ConfirmOptOut},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, gotAction := Inbound(tc.caller, ParseReply(tc.body))
+			got, gotAction := Inbound(tc.caller, Read(tc.body, Thread{}, nil, time.Time{}))
 			require.Equal(t, tc.want, gotAction, "action: got %v, want %v", gotAction, tc.want)
 			require.Equal(t, tc.wantCaller, got)
 		})
@@ -284,7 +285,7 @@ func TestInbound(t *testing.T) {
 		var got []ComplianceAction
 		for _, body := range []string{"STOP", "STOP", "START", "STOP", "END"} {
 			var a ComplianceAction
-			c, a = Inbound(c, ParseReply(body))
+			c, a = Inbound(c, Read(body, Thread{}, nil, time.Time{}))
 			got = append(got, a)
 		}
 		want := []ComplianceAction{ConfirmOptOut, AlreadyOptedOut, ConfirmOptIn, ConfirmOptOut, AlreadyOptedOut}

@@ -58,10 +58,48 @@ type State struct {
 	SearchFrom    time.Time `json:"search_from,omitzero"` // MORE continues after this instant
 	Hold          *Offer    `json:"hold,omitempty"`
 	AppointmentID uuid.UUID `json:"appointment_id,omitzero"`
-	Caller        Caller    `json:"caller"`
-	LastAckAt     time.Time `json:"last_ack_at,omitzero"`
-	Deferred      *Deferred `json:"deferred,omitempty"`
-	Version       int64     `json:"version"`
+	// Visit is the booked appointment's slot and quote while AppointmentID is set.
+	Visit *Offer `json:"visit,omitempty"`
+	// Moving says the options or hold in progress are a new time for the booked visit,
+	// which stays booked until the customer confirms one.
+	Moving bool `json:"moving,omitempty"`
+	// CancelAsked says the engine asked "call off your visit?"; a yes cancels it.
+	CancelAsked bool      `json:"cancel_asked,omitempty"`
+	Caller      Caller    `json:"caller"`
+	LastAckAt   time.Time `json:"last_ack_at,omitzero"`
+	// NeedsAttention says a message the engine could not act on waits for a person; it
+	// clears when the customer's next message is one the engine acts on.
+	NeedsAttention bool `json:"needs_attention,omitempty"`
+	// LastAlertAt is when the business was last alerted about this conversation.
+	LastAlertAt time.Time `json:"last_alert_at,omitzero"`
+	Deferred    *Deferred `json:"deferred,omitempty"`
+	Version     int64     `json:"version"`
+}
+
+// visit is the booked visit, for states saved before Visit existed: the hold it was
+// confirmed from.
+func (s State) visit() *Offer {
+	switch {
+	case s.AppointmentID == uuid.Nil:
+		return nil
+	case s.Visit != nil:
+		return s.Visit
+	case !s.Moving:
+		return s.Hold
+	}
+	return nil
+}
+
+// thread is what Read needs to know of the conversation.
+func (s State) thread() Thread {
+	th := Thread{Booked: s.AppointmentID != uuid.Nil}
+	if s.Stage == Offered || s.Stage == Holding {
+		th.Options = make([]time.Time, len(s.Options))
+		for i, o := range s.Options {
+			th.Options[i] = o.Start
+		}
+	}
+	return th
 }
 
 // Outgoing is an SMS the conversation decided to send; it is written to the outbox in the
@@ -69,8 +107,11 @@ type State struct {
 type Outgoing struct {
 	ClientMessageID string
 	Body            string
-	Kind            string    // auto_reply | reply | compliance
+	Kind            string    // auto_reply | reply | compliance | alert
 	TriggerAt       time.Time // when the webhook behind an auto-reply arrived
+	// To is the recipient when it is not the customer: the business's owner_phone for an
+	// alert ("" for the customer).
+	To string
 }
 
 // Received is a customer's SMS to keep for the business.
@@ -118,6 +159,9 @@ type Bookings interface {
 	Availability(ctx context.Context, tenantID, serviceID, resourceID string, from, to time.Time, limit int) ([]resource.Slot, []string, error)
 	Hold(ctx context.Context, tenantID string, req resource.HoldRequest) (resource.Claim, bool, error)
 	Confirm(ctx context.Context, tenantID string, holdID uuid.UUID) (resource.Appointment, error)
+	Release(ctx context.Context, tenantID string, holdID uuid.UUID) error
+	Cancel(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
+	Reschedule(ctx context.Context, tenantID string, id uuid.UUID, start time.Time, key string) (resource.Appointment, error)
 }
 
 // Outbox sends what was committed.

@@ -3,48 +3,62 @@
 // cooldown) allows the engine to send, and the texts it sends.
 package conversation
 
-import "strings"
+import (
+	"time"
+)
 
-// ReplyKind is what a customer's SMS means to the engine.
+// ReplyKind is what a customer's SMS means to the engine: its intent.
 type ReplyKind int
 
 const (
-	// ReplyOther is anything else: the message is kept for the business and gets at most
-	// one short acknowledgement.
-	ReplyOther ReplyKind = iota
-	// ReplyOptOut is a carrier opt-out word: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT,
-	// REVOKE, OPTOUT or OPT OUT.
+	// ReplyUnknown is a message the engine cannot act on: it is kept, the conversation
+	// needs a person, and the business is alerted.
+	ReplyUnknown ReplyKind = iota
+	// ReplyOptOut revokes consent: a carrier opt-out word as the whole message (STOP,
+	// STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT), or a sentence
+	// asking not to be texted any more.
 	ReplyOptOut
-	// ReplyOptIn is START or UNSTOP. YES is also an opt-in word but parses as ReplyConfirm
+	// ReplyOptIn is START or UNSTOP. YES is also an opt-in word but reads as ReplyConfirm
 	// with Reply.OptIn set.
 	ReplyOptIn
-	// ReplyHelp is HELP or INFO.
+	// ReplyHelp asks what this is or how it works (HELP, INFO, "who is this?").
 	ReplyHelp
-	// ReplyConfirm is YES or Y: confirm the held slot.
+	// ReplyReschedule asks to move the booked visit; Reply.Window may narrow the new time.
+	ReplyReschedule
+	// ReplyCancel asks to cancel the visit (or the hold). A bare CANCEL is ReplyOptOut.
+	ReplyCancel
+	// ReplyPick chooses an offered option; Reply.Option holds it (1-based).
+	ReplyPick
+	// ReplyConfirm is the yes family: confirm what the engine last asked.
 	ReplyConfirm
-	// ReplyMore is MORE: list the next options.
+	// ReplyMore declines the options or asks for others ("no", "none of those", MORE).
 	ReplyMore
-	// ReplyOption is a bare option number; Reply.Option holds it (1-based).
-	ReplyOption
+	// ReplyWindow asks for times inside a day or time window; Reply.Window holds it.
+	ReplyWindow
 )
 
-// String names the kind for logs and metrics labels (never log the message body).
+// String names the intent for logs and the ringback_replies_total label (never log the
+// message body).
 func (k ReplyKind) String() string {
 	switch k {
-	case ReplyOther:
-		return "other"
 	case ReplyOptOut:
 		return "opt_out"
 	case ReplyOptIn:
 		return "opt_in"
 	case ReplyHelp:
 		return "help"
+	case ReplyReschedule:
+		return "reschedule"
+	case ReplyCancel:
+		return "cancel"
+	case ReplyPick:
+		return "pick"
 	case ReplyConfirm:
 		return "confirm"
 	case ReplyMore:
 		return "more"
-	case ReplyOption:
-		return "option"
+	case ReplyWindow:
+		return "window"
 	}
 	return "unknown"
 }
@@ -52,100 +66,90 @@ func (k ReplyKind) String() string {
 // Reply is the meaning of one inbound SMS.
 type Reply struct {
 	Kind ReplyKind
-	// Option is the chosen option (1 to 99) when Kind is ReplyOption, else 0.
+	// Option is the chosen option (1 to len(Thread.Options)) when Kind is ReplyPick, else 0.
 	Option int
-	// OptIn is set for the carrier opt-in words START, UNSTOP and YES. YES parses as
-	// ReplyConfirm, so this is how the caller (Inbound) knows that a YES from an
-	// opted-out customer re-subscribes them while a bare Y does not.
+	// OptIn is set for the carrier opt-in words START, UNSTOP and YES. YES reads as
+	// ReplyConfirm, so this is how Inbound knows that a YES from an opted-out customer
+	// re-subscribes them while a "yep" or a bare Y does not.
 	OptIn bool
+	// Window is the time the customer asked for (ReplyWindow; ReplyReschedule when the
+	// message names one), nil otherwise.
+	Window *Window
 }
 
-// MaxOption is the largest option number ParseReply accepts. Offers list a handful of
-// options; a longer number is more likely a street number or a price than a choice.
-const MaxOption = 99
-
-// keyword is the meaning of a keyword message, given upper-cased with its inner
-// whitespace collapsed to single spaces.
-func keyword(msg string) (Reply, bool) {
-	switch msg {
-	case "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT":
-		return Reply{Kind: ReplyOptOut}, true
-	case "START", "UNSTOP":
-		return Reply{Kind: ReplyOptIn, OptIn: true}, true
-	case "YES":
-		return Reply{Kind: ReplyConfirm, OptIn: true}, true
-	case "Y":
-		return Reply{Kind: ReplyConfirm}, true
-	case "HELP", "INFO":
-		return Reply{Kind: ReplyHelp}, true
-	case "MORE":
-		return Reply{Kind: ReplyMore}, true
-	}
-	return Reply{}, false
+// Thread is what the conversation had said when the reply arrived: what Read needs to
+// know of it.
+type Thread struct {
+	// Options are the start times of the numbered options on offer (option i+1 is
+	// Options[i]); empty when nothing is on offer.
+	Options []time.Time
+	// Booked says the customer has a booked visit the reply may be about.
+	Booked bool
 }
 
-const (
-	// keywordTrail is the punctuation ignored after a keyword ("Stop!", "yes.", "help?").
-	keywordTrail = ".,!?;:)"
-	// optionTrail is the punctuation ignored after an option number ("2.", "2)", "2!").
-	// It is narrower than keywordTrail: "2?" or "2," reads as a question or the start of
-	// a sentence, not a choice.
-	optionTrail = ".!)"
-)
-
-// ParseReply reads what a customer's SMS means. A keyword or option counts only when it
-// is the whole message:
+// Read says what a customer's SMS means, given what the thread offered, in the business's
+// zone loc at now. It is pure and deterministic: the same arguments give the same Reply.
 //
-//   - case is ignored, and so are leading and trailing whitespace (Unicode spaces such as
-//     a no-break space included), trailing punctuation
-//     (any of . , ! ? ; : ) after a keyword), and the amount of whitespace between the
-//     words of OPT OUT ("opt   out"); OPTOUT is accepted too;
-//   - an option is an optional "#", one or two digits and optionally trailing . ! or ),
-//     with a value from 1 to MaxOption ("2", "#2", "2.", "2)", "02"); 0, 100 and -1 are
-//     ReplyOther;
-//   - only ASCII letters and digits match: full-width forms, other scripts and Unicode
-//     case folds such as "ſtop" (long s) are ReplyOther, as is invalid UTF-8;
-//   - anything more ("STOP IT", "please stop", "stopp", "2 please") is ReplyOther.
+// The message is normalised first (case; Unicode quotes, dashes, spaces and full-width
+// forms; emoji such as 👍 in any skin tone, ✅ and keycap digits like 2️⃣; number words,
+// ordinals and common misspellings; filler such as "please", "ok so", "thanks"), then
+// read in this precedence:
 //
-// YES parses as ReplyConfirm with OptIn set: the caller treats it as an opt-in when the
-// customer is opted out (the contract lets START, UNSTOP or YES re-subscribe) and as a
-// confirmation otherwise. Y is a confirmation only.
-func ParseReply(body string) Reply {
-	msg := strings.Join(strings.Fields(body), " ")
-	for i := range len(msg) {
-		if msg[i] >= 0x80 {
-			return Reply{}
-		}
+//  1. opt-out: a carrier opt-out word as the whole message, whatever its case,
+//     punctuation, repeats or hyphens, or a sentence meaning "stop messaging me"
+//     ("stop texting me", "remove me", "wrong number"). An ambiguous "stop" counts as
+//     one (the safe side); "stop by tomorrow" or "don't stop by before 10" do not;
+//  2. opt-in (START, UNSTOP) and help;
+//  3. about a visit: cancel ("cancel my appointment", X; a bare CANCEL is an opt-out),
+//     and with a booked visit, reschedule ("can we move it", R);
+//  4. pick: an offered option by number, word, ordinal or its day and time;
+//  5. confirm: the yes family;
+//  6. a day or time window ("thursday after 3"), more specific than 7;
+//  7. more: a decline or a request for other times;
+//  8. anything else: unknown.
+//
+// A message with words the engine does not understand alongside the ones it does is
+// unknown unless the understood ones clearly dominate: when in doubt a person reads it.
+func Read(body string, th Thread, loc *time.Location, now time.Time) Reply {
+	if loc == nil {
+		loc = time.UTC
 	}
-
-	word := strings.TrimRight(msg, keywordTrail+" ")
-	if r, ok := keyword(strings.ToUpper(word)); ok {
-		return r
+	m := normalise(body)
+	switch {
+	case m.optOut():
+		return Reply{Kind: ReplyOptOut}
+	case m.optIn():
+		return Reply{Kind: ReplyOptIn, OptIn: true}
+	case m.help():
+		return Reply{Kind: ReplyHelp}
+	case m.cancel():
+		return Reply{Kind: ReplyCancel}
 	}
-
-	digits := strings.TrimPrefix(strings.TrimRight(msg, optionTrail+" "), "#")
-	if n, ok := optionNumber(digits); ok {
-		return Reply{Kind: ReplyOption, Option: n}
+	w, hasWindow := m.window(loc, now)
+	var win *Window
+	if hasWindow {
+		ww := w.toWindow(loc, now)
+		win = &ww
 	}
-	return Reply{}
-}
-
-// optionNumber reads one or two ASCII digits as a number from 1 to MaxOption.
-func optionNumber(s string) (int, bool) {
-	if len(s) == 0 || len(s) > 2 {
-		return 0, false
+	reschedule := m.reschedule()
+	if reschedule && th.Booked {
+		return Reply{Kind: ReplyReschedule, Window: win}
 	}
-	n := 0
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
+	if th.Booked && len(th.Options) == 0 && hasWindow && !m.confirm() && m.understood(windowWords) {
+		// A day or time from a customer with a visit booked: a new time for it.
+		return Reply{Kind: ReplyReschedule, Window: win}
 	}
-	return n, n >= 1 && n <= MaxOption
-}
-
-// IsOptOut reports whether body is an opt-out request (see ParseReply).
-func IsOptOut(body string) bool {
-	return ParseReply(body).Kind == ReplyOptOut
+	if n := m.pick(th.Options, w, hasWindow, loc); n > 0 {
+		return Reply{Kind: ReplyPick, Option: n}
+	}
+	if m.confirm() {
+		return Reply{Kind: ReplyConfirm, OptIn: m.bareYes()}
+	}
+	if hasWindow && m.understood(windowWords) {
+		return Reply{Kind: ReplyWindow, Window: win}
+	}
+	if m.more() || reschedule && !hasWindow { // "a different time" with no visit: other times
+		return Reply{Kind: ReplyMore}
+	}
+	return Reply{Kind: ReplyUnknown}
 }

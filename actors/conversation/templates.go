@@ -19,15 +19,15 @@ const StopFooter = "Reply STOP to opt out"
 // and never use an opt-out word except in StopFooter.
 var DefaultTemplates = tenant.Templates{
 	Offer:     "Sorry we missed your call at {{business}}! Open times:\n{{options}}\nReply with a number to pick one, or MORE for other times. " + StopFooter,
-	Held:      "{{business}} is holding {{slot}} for you ({{quote}}). Reply YES to confirm.",
-	Booked:    "You're booked with {{business}} for {{slot}} ({{quote}}). See you then!",
-	Expired:   "Sorry, that time is no longer held. Open times:\n{{options}}\nReply with a number to pick one.",
-	NoSlots:   "{{business}} has no open times to offer by text right now and will get back to you soon. " + StopFooter,
-	Ack:       "Thanks! {{business}} got your message and will get back to you soon.",
-	Help:      "{{business}}: reply with an option number to pick a time, YES to confirm it, or MORE for other times. " + StopFooter,
+	Held:      "{{business}} is holding {{slot}} for you ({{quote}}). Reply YES to confirm, or MORE for other times.",
+	Booked:    "You're booked with {{business}} for {{slot}} ({{quote}}). See you then! Reply R for a new time, or X if you can't make it.",
+	Expired:   "Sorry, that time is no longer held. Open times:\n{{options}}\nReply with a number to pick one, or MORE for other times.",
+	NoSlots:   "{{business}} has no open times to offer by text right now; a person will text you back soon. " + StopFooter,
+	Ack:       "Thanks! A person at {{business}} will read your message and text you back here soon.",
+	Help:      "{{business}}: reply with an option number (or a day and time, like \"thursday after 3\") to pick a time, YES to confirm it, or MORE for other times. " + StopFooter,
 	OptOut:    "You're unsubscribed from {{business}} messages. Reply START to resubscribe.",
 	OptIn:     "You're resubscribed to {{business}} messages. Reply HELP for help. " + StopFooter,
-	Cancelled: "Your appointment with {{business}} on {{slot}} was cancelled.",
+	Cancelled: "Your appointment with {{business}} on {{slot}} is cancelled. Text us any time to book again.",
 }
 
 // Texts renders the SMS texts of one endpoint: the tenant's templates with the endpoint's
@@ -130,6 +130,116 @@ func (t Texts) OptOut() string {
 // OptIn confirms a re-subscription.
 func (t Texts) OptIn() string {
 	return t.render(t.t.OptIn, nil)
+}
+
+// The texts below are the engine's own (a tenant's templates do not replace them). Each
+// says what the customer can do next; none names an opt-out word.
+
+// Options lists open times outside a first message: after "yes" with nothing held, or
+// when a customer asks for times again.
+func (t Texts) Options(options []Option) string {
+	return t.render("Open times at {{business}}:\n{{options}}\nReply with a number to pick one, or MORE for other times.",
+		map[string]string{"options": t.optionList(options)})
+}
+
+// PickWhich answers a yes while options are on offer and none is held.
+func (t Texts) PickWhich(options []Option) string {
+	return t.render("Which time would you like? Reply with its number:\n{{options}}\nor MORE for other times.",
+		map[string]string{"options": t.optionList(options)})
+}
+
+// WindowOptions lists the open times inside the window the customer asked for.
+func (t Texts) WindowOptions(label string, options []Option) string {
+	return t.render("Open times {{window}}:\n{{options}}\nReply with a number to pick one, or MORE for other times.",
+		map[string]string{"window": label, "options": t.optionList(options)})
+}
+
+// WindowNearest says nothing is open in the window and lists the nearest times instead.
+func (t Texts) WindowNearest(label string, options []Option) string {
+	return t.render("Nothing is open {{window}}. The nearest times are:\n{{options}}\nReply with a number to pick one, or MORE for other times.",
+		map[string]string{"window": label, "options": t.optionList(options)})
+}
+
+// MoveOptions offers new times for a booked visit, which stays booked meanwhile.
+func (t Texts) MoveOptions(visit Option, label string, options []Option) string {
+	v := t.slotValues(visit)
+	v["options"] = t.optionList(options)
+	v["when"] = ""
+	if label != "" {
+		v["when"] = " " + label
+	}
+	return t.render("Your visit on {{slot}} stays booked until you confirm a new time. Open times{{when}}:\n{{options}}\nReply with a number to pick one.", v)
+}
+
+// MoveNearest is MoveOptions when nothing is open in the window asked for.
+func (t Texts) MoveNearest(visit Option, label string, options []Option) string {
+	v := t.slotValues(visit)
+	v["options"], v["window"] = t.optionList(options), label
+	return t.render("Nothing is open {{window}}; your visit on {{slot}} stays booked. The nearest times are:\n{{options}}\nReply with a number to pick one.", v)
+}
+
+// MoveNone says there is no other time to move a visit to.
+func (t Texts) MoveNone(visit Option) string {
+	return t.render("There are no other open times right now, so your visit on {{slot}} stays booked. Reply X if you can't make it.", t.slotValues(visit))
+}
+
+// MoveHeld answers the pick of a new time for a booked visit: held, waiting for YES.
+func (t Texts) MoveHeld(visit, o Option) string {
+	v := t.slotValues(o)
+	v["old"] = formatSlot(visit.Start, t.loc)
+	return t.render("{{business}} is holding {{slot}} for you ({{quote}}). Reply YES to move your visit from {{old}} to it, or MORE for other times.", v)
+}
+
+// Moved confirms a visit moved to its new time.
+func (t Texts) Moved(o Option) string {
+	return t.render("Done: your visit with {{business}} is moved to {{slot}} ({{quote}}). Reply R for a new time, or X if you can't make it.", t.slotValues(o))
+}
+
+// MoveLost says the new time was taken before the customer confirmed it.
+func (t Texts) MoveLost(visit Option, options []Option) string {
+	v := t.slotValues(visit)
+	v["options"] = t.optionList(options)
+	return t.render("Sorry, that time was just taken. Your visit on {{slot}} stays booked. Open times:\n{{options}}\nReply with a number to pick one.", v)
+}
+
+// CancelAsk is the one question before a visit is cancelled.
+func (t Texts) CancelAsk(visit Option) string {
+	return t.render("Call off your visit with {{business}} on {{slot}}? Reply YES to call it off, or NO to keep it.", t.slotValues(visit))
+}
+
+// StillBooked follows the opt-out confirmation of a customer with a booked visit: the
+// visit stands, and how to call it off.
+func (t Texts) StillBooked(visit Option) string {
+	return t.render("Your visit on {{slot}} is still booked; call {{business}} if you can't make it.", t.slotValues(visit))
+}
+
+// Kept answers a no to CancelAsk.
+func (t Texts) Kept(visit Option) string {
+	return t.render("OK, your visit on {{slot}} stays booked. See you then!", t.slotValues(visit))
+}
+
+// Released answers a customer who lets a held time go, or calls off before anything
+// was booked.
+func (t Texts) Released() string {
+	return t.render("OK, nothing is booked with {{business}}. Reply MORE any time for open times.", nil)
+}
+
+// NotCancelled says a cancellation could not be made just now and a person will follow up.
+func (t Texts) NotCancelled(visit Option) string {
+	return t.render("Sorry, we could not call off your visit on {{slot}} just now. A person at {{business}} will text you back soon.", t.slotValues(visit))
+}
+
+// alertQuoteRunes bounds how much of the customer's message an owner alert quotes.
+const alertQuoteRunes = 120
+
+// OwnerAlert tells the business a customer needs a person: who (masked) and what they
+// wrote (cut to alertQuoteRunes, on one line).
+func (t Texts) OwnerAlert(maskedPhone, body string) string {
+	q := strings.Join(strings.Fields(strings.ToValidUTF8(body, "?")), " ")
+	if r := []rune(q); len(r) > alertQuoteRunes {
+		q = string(r[:alertQuoteRunes]) + "..."
+	}
+	return t.render("{{business}}: a customer at {{phone}} needs a person. They wrote: \"{{quote}}\"", map[string]string{"phone": maskedPhone, "quote": q})
 }
 
 func (t Texts) slotValues(o Option) map[string]string {

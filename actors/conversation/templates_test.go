@@ -33,17 +33,17 @@ func TestTextsDefaults(t *testing.T) {
 			"2) Tue Jan 13, 1:30 PM - $165.00\n" +
 			"3) Wed Jan 14, 8:00 AM - $190.50\n" +
 			"Reply with a number to pick one, or MORE for other times. Reply STOP to opt out"},
-		{"held", texts.Held(options[0]), "Acme Plumbing is holding Tue Jan 13, 9:00 AM for you ($165.00). Reply YES to confirm."},
-		{"booked", texts.Booked(options[2]), "You're booked with Acme Plumbing for Wed Jan 14, 8:00 AM ($190.50). See you then!"},
+		{"held", texts.Held(options[0]), "Acme Plumbing is holding Tue Jan 13, 9:00 AM for you ($165.00). Reply YES to confirm, or MORE for other times."},
+		{"booked", texts.Booked(options[2]), "You're booked with Acme Plumbing for Wed Jan 14, 8:00 AM ($190.50). See you then! Reply R for a new time, or X if you can't make it."},
 		{"expired", texts.Expired(options[1:2]), "Sorry, that time is no longer held. Open times:\n" +
 			"1) Tue Jan 13, 1:30 PM - $165.00\n" +
-			"Reply with a number to pick one."},
-		{"no slots", texts.NoSlots(), "Acme Plumbing has no open times to offer by text right now and will get back to you soon. Reply STOP to opt out"},
-		{"ack", texts.Ack(), "Thanks! Acme Plumbing got your message and will get back to you soon."},
-		{"help", texts.Help(), "Acme Plumbing: reply with an option number to pick a time, YES to confirm it, or MORE for other times. Reply STOP to opt out"},
+			"Reply with a number to pick one, or MORE for other times."},
+		{"no slots", texts.NoSlots(), "Acme Plumbing has no open times to offer by text right now; a person will text you back soon. Reply STOP to opt out"},
+		{"ack", texts.Ack(), "Thanks! A person at Acme Plumbing will read your message and text you back here soon."},
+		{"help", texts.Help(), "Acme Plumbing: reply with an option number (or a day and time, like \"thursday after 3\") to pick a time, YES to confirm it, or MORE for other times. Reply STOP to opt out"},
 		{"opt out", texts.OptOut(), "You're unsubscribed from Acme Plumbing messages. Reply START to resubscribe."},
 		{"opt in", texts.OptIn(), "You're resubscribed to Acme Plumbing messages. Reply HELP for help. Reply STOP to opt out"},
-		{"cancelled", texts.Cancelled(options[0]), "Your appointment with Acme Plumbing on Tue Jan 13, 9:00 AM was cancelled."},
+		{"cancelled", texts.Cancelled(options[0]), "Your appointment with Acme Plumbing on Tue Jan 13, 9:00 AM is cancelled. Text us any time to book again."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestTextsOverrides(t *testing.T) {
 		{
 			"other fields keep their defaults", "Acme", tenant.Templates{Held: "x"}, "",
 			func(x Texts) string { return x.Ack() },
-			"Thanks! Acme got your message and will get back to you soon.",
+			"Thanks! A person at Acme will read your message and text you back here soon.",
 		},
 		{
 			"help without footer gets it", "Acme", tenant.Templates{Help: "{{business}}: call us at 512-555-0100."}, "",
