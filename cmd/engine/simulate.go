@@ -87,12 +87,19 @@ func simulate(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		fmt.Fprintln(stdout, "(set ADMIN_TOKEN to see the engine's replies here)")
 		return nil
 	}
-	return printReplies(ctx, client, cfg, *server, *from, *to, started, *wait, stdout)
+	inbound := ""
+	if what == "sms" {
+		inbound = *body
+	}
+	return printReplies(ctx, client, cfg, *server, *from, *to, started, *wait, inbound, stdout)
 }
 
 // printReplies polls the admin API for messages the engine sent to phone since `since`
-// and prints each once, until wait has passed without a new one.
-func printReplies(ctx context.Context, client *http.Client, cfg Config, server, phone, endpoint string, since time.Time, wait time.Duration, stdout io.Writer) error {
+// and prints each once. It returns as soon as the step that answered the webhook is
+// committed: for an SMS, when the inbound message (inbound, stored in the same
+// transaction as the replies) is there; for a missed call, at the first reply. With
+// nothing committed it gives up after wait (a suppressed auto-reply writes no message).
+func printReplies(ctx context.Context, client *http.Client, cfg Config, server, phone, endpoint string, since time.Time, wait time.Duration, inbound string, stdout io.Writer) error {
 	tenantID, err := tenantOf(ctx, client, cfg, server, endpoint)
 	if err != nil {
 		return err
@@ -114,6 +121,8 @@ func printReplies(ctx context.Context, client *http.Client, cfg Config, server, 
 					Body      string    `json:"body"`
 					Status    string    `json:"status"`
 					At        time.Time `json:"at"`
+					Kind      string    `json:"kind"`
+					To        string    `json:"to"`
 				} `json:"messages"`
 			} `json:"conversations"`
 		}
@@ -122,19 +131,37 @@ func printReplies(ctx context.Context, client *http.Client, cfg Config, server, 
 		if err != nil {
 			return fmt.Errorf("simulate: reading replies: %w", err)
 		}
+		committed := false
 		for _, c := range out.Conversations {
 			if c.Endpoint != endpoint {
 				continue
 			}
 			for _, m := range c.Messages {
+				if m.At.Before(since.Add(-time.Second)) {
+					continue
+				}
+				if m.Direction == "in" {
+					committed = committed || inbound != "" && m.Body == inbound
+					continue
+				}
 				key := m.At.String() + m.Body
-				if m.Direction != "out" || m.At.Before(since.Add(-time.Second)) || seen[key] {
+				if seen[key] {
 					continue
 				}
 				seen[key] = true
-				deadline = time.Now().Add(wait)
-				fmt.Fprintf(stdout, "%s ← %s [%s]:\n%s\n\n", phone, endpoint, m.Status, m.Body)
+				committed = committed || inbound == ""
+				to := phone
+				if m.To != "" {
+					to = m.To + " (the business's " + m.Kind + ")"
+				}
+				fmt.Fprintf(stdout, "%s ← %s [%s]:\n%s\n\n", to, endpoint, m.Status, m.Body)
 			}
+		}
+		if committed {
+			if len(seen) == 0 {
+				fmt.Fprintln(stdout, "(no reply: the engine kept the message without answering)")
+			}
+			return nil
 		}
 		select {
 		case <-ctx.Done():
