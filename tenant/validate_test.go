@@ -163,6 +163,10 @@ func TestValidateRules(t *testing.T) {
 		{"quiet_hours equal", func(c *Config) { c.Endpoints[0].QuietHours.End = "21:00" }, []string{"endpoints[0].quiet_hours.end"}},
 		{"quiet_hours same day", func(c *Config) { c.Endpoints[0].QuietHours = &QuietHours{Start: "12:00", End: "13:30"} }, nil},
 
+		// endpoints[].owner_phone
+		{"owner_phone not E.164", func(c *Config) { c.Endpoints[0].OwnerPhone = "512-555-0111" }, []string{"endpoints[0].owner_phone"}},
+		{"owner_phone is the endpoint", func(c *Config) { c.Endpoints[0].OwnerPhone = c.Endpoints[0].Number }, []string{"endpoints[0].owner_phone"}},
+		{"owner_phone valid", func(c *Config) { c.Endpoints[0].OwnerPhone = "+15125550111" }, nil},
 		// endpoints[].send_rate
 		{"send_rate negative", func(c *Config) { c.Endpoints[0].SendRate = -1 }, []string{"endpoints[0].send_rate"}},
 		{"send_rate too high", func(c *Config) { c.Endpoints[0].SendRate = 100.5 }, []string{"endpoints[0].send_rate"}},

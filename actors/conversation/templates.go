@@ -215,7 +215,7 @@ func (t Texts) StillBooked(visit Option) string {
 
 // Kept answers a no to CancelAsk.
 func (t Texts) Kept(visit Option) string {
-	return t.render("OK, your visit on {{slot}} stays booked. See you then!", t.slotValues(visit))
+	return t.render("OK, your visit on {{slot}} stays booked. See you then! Reply R for a new time.", t.slotValues(visit))
 }
 
 // Released answers a customer who lets a held time go, or calls off before anything

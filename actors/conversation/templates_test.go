@@ -68,6 +68,28 @@ func defaultTexts(t *testing.T, business string) map[string]string {
 	}
 }
 
+// allTexts are defaultTexts and the engine's own texts, which no template replaces.
+func allTexts(t *testing.T, business string) map[string]string {
+	t.Helper()
+	all := defaultTexts(t, business)
+	la := mustZone(t, "America/Los_Angeles")
+	texts := NewTexts(business, la, tenant.Templates{}, "")
+	o := Option{Start: time.Date(2026, 9, 30, 12, 30, 0, 0, la), QuoteMinor: 999999, Currency: "USD"}
+	three := []Option{o, o, o}
+	for k, v := range map[string]string{
+		// Every one says what to do next; none names an opt-out word.
+		"options": texts.Options(three), "pick_which": texts.PickWhich(three),
+		"window_options": texts.WindowOptions("Thu Mar 5 after 3 PM", three), "window_nearest": texts.WindowNearest("Sat Mar 7", three),
+		"move_options": texts.MoveOptions(o, "Tue Mar 3 after 1 PM", three), "move_nearest": texts.MoveNearest(o, "Sat Mar 7", three),
+		"move_none": texts.MoveNone(o), "move_held": texts.MoveHeld(o, o), "moved": texts.Moved(o), "move_lost": texts.MoveLost(o, three),
+		"cancel_ask": texts.CancelAsk(o), "kept": texts.Kept(o), "released": texts.Released(), "not_cancelled": texts.NotCancelled(o),
+		"still_booked": texts.StillBooked(o),
+	} {
+		all[k] = v
+	}
+	return all
+}
+
 func TestDefaultTemplatesComplete(t *testing.T) {
 	t.Parallel()
 	v := reflect.ValueOf(DefaultTemplates)
@@ -84,7 +106,7 @@ func TestDefaultTextsFitAndUseGSM7(t *testing.T) {
 	const gsm7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
 		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 	business := "Acme Plumbing & Heating Austin" // 30 characters
-	for name, text := range defaultTexts(t, business) {
+	for name, text := range allTexts(t, business) {
 		n := len([]rune(text))
 		require.LessOrEqual(t, n, 320, "%s is %d characters: %q", name, n, text)
 		for _, r := range text {
@@ -99,7 +121,7 @@ func TestDefaultTextsAskForNoOptOutWord(t *testing.T) {
 		f := strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool { return !unicode.IsLetter(r) })
 		return " " + strings.Join(f, " ") + " "
 	}
-	for name, text := range defaultTexts(t, "Acme") {
+	for name, text := range allTexts(t, "Acme") {
 		rest := strings.ReplaceAll(text, StopFooter, "")
 		for _, w := range optOutWords {
 			require.NotContains(t, words(rest), " "+w+" ", "%s names %s outside the STOP footer: %q", name, w, text)
