@@ -66,6 +66,11 @@ type Deps struct {
 	Events         EventExport // the analytics event log's export
 	// Ready reports whether the engine can do its work (Postgres answers, actors run).
 	Ready func(ctx context.Context) error
+	// Console, ConsoleConversations and Live serve the business's console under /console/
+	// (nil Console: no console).
+	Console              ConsoleStore
+	ConsoleConversations ConsoleConversations
+	Live                 *Live
 }
 
 // Server routes requests to handlers.
@@ -73,6 +78,7 @@ type Server struct {
 	cfg    Config
 	deps   Deps
 	router *mux.Router
+	login  *loginLimiter // the console's failed sign-ins
 }
 
 // NewServer builds the routes.
@@ -107,6 +113,10 @@ func NewServer(cfg Config, deps Deps) *Server {
 	admin.HandleFunc("/tenants/{tenant}/appointments", s.listAppointments).Methods(http.MethodGet)
 	admin.HandleFunc("/tenants/{tenant}/conversations", s.listConversations).Methods(http.MethodGet)
 	admin.HandleFunc("/endpoints/{number}", s.getEndpoint).Methods(http.MethodGet)
+	if deps.Console != nil {
+		admin.HandleFunc("/tenants/{tenant}/users", s.createConsoleUser).Methods(http.MethodPost)
+	}
+	s.routeConsole()
 	s.routeBooking()
 	s.routeWebhooks()
 	s.routeSync()

@@ -338,14 +338,14 @@ func queueStep(b *pgx.Batch, c conversation.Commit) {
 			WHERE key = $1 AND processed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marked)`, c.EnvelopeKey)
 	}
 	b.Queue(`
-		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version, needs_attention)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		INSERT INTO conversation.conversations (id, tenant_id, endpoint, customer_phone, state, data, opted_out, last_auto_reply_at, version, needs_attention, taken_over)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (endpoint, customer_phone) DO UPDATE SET state = excluded.state, data = excluded.data,
 			opted_out = excluded.opted_out, last_auto_reply_at = excluded.last_auto_reply_at, updated_at = now(),
-			needs_attention = excluded.needs_attention,
+			needs_attention = excluded.needs_attention, taken_over = excluded.taken_over,
 			version = CASE WHEN conversation.conversations.version = excluded.version - 1 THEN excluded.version
 				ELSE conversation.stale_write() END`,
-		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version, st.NeedsAttention)
+		id, st.TenantID, st.Endpoint, st.Phone, string(st.Stage), st, st.Caller.OptedOut, lastAuto, st.Version, st.NeedsAttention, st.TakenOver)
 	switch {
 	case c.OptOutUnchanged:
 	case st.Caller.OptedOut:
@@ -492,17 +492,23 @@ func (s *Conversations) claimWhere(ctx context.Context, ids []string, statuses s
 	return out, nil
 }
 
+// heldBack is when a claimed delivery d is suppressed instead of sent: its recipient
+// opted out of its sender (the one opt-out confirmation itself is exempt), or it is the
+// bot's and a person has taken the conversation over since it was queued.
+const heldBack = `(d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
+		WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number)
+	OR d.kind IN ('auto_reply', 'reply') AND EXISTS (SELECT 1 FROM conversation.conversations c
+		WHERE c.endpoint = d.from_number AND c.customer_phone = d.to_number AND c.taken_over))`
+
 // queueClaims queues the claim of the deliveries among ids whose status is in statuses;
 // got receives each claimed delivery by id (suppressed ones with that status).
 // Queue it after keyedPlans.
 func queueClaims(b *pgx.Batch, ids []string, statuses string, got map[string]comms.Delivery) {
 	b.Queue(`
 		UPDATE conversation.deliveries d SET
-			status = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
-				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'suppressed' ELSE 'sending' END,
+			status = CASE WHEN `+heldBack+` THEN 'suppressed' ELSE 'sending' END,
 			-- unchanged (a HOT update) unless suppressed: then out of the unsent range
-			next_attempt_at = CASE WHEN d.kind <> 'compliance' AND EXISTS (SELECT 1 FROM conversation.opt_outs o
-				WHERE o.endpoint = d.from_number AND o.customer_phone = d.to_number) THEN 'infinity' ELSE d.next_attempt_at END,
+			next_attempt_at = CASE WHEN `+heldBack+` THEN 'infinity' ELSE d.next_attempt_at END,
 			attempts = d.attempts + 1, updated_at = now()
 		WHERE d.client_message_id = ANY($1) AND d.status IN `+statuses+`
 		RETURNING d.client_message_id, d.tenant_id, d.from_number, d.to_number, d.body, d.kind, d.status, d.attempts, d.trigger_received_at,

@@ -67,6 +67,41 @@ type StateRequest struct{}
 // StateResponse answers StateRequest.
 type StateResponse struct{ State State }
 
+// PersonReply is a business user's reply from the console. It goes through the outbox,
+// its rate limit and compliance like the bot's, and takes the conversation over: the bot
+// sends nothing more in it until it is handed back. Answer: *ConsoleResponse.
+type PersonReply struct {
+	TenantID, Body string
+	// Key is the form's one-time key; the message's client id derives from it, so a form
+	// submitted twice sends once.
+	Key string
+}
+
+// ConsoleAction changes who answers a conversation, or whether it needs a person.
+// Answer: *ConsoleResponse.
+type ConsoleAction struct {
+	TenantID string
+	Action   string // take_over | hand_back | resolve | reopen
+}
+
+// ConsoleResponse answers PersonReply and ConsoleAction once the step is committed; Err
+// says why nothing was done (ErrOptedOut, ErrUnknownAction, or the failure).
+type ConsoleResponse struct{ Err error }
+
+var (
+	// ErrOptedOut refuses a person's reply to a customer who opted out of the number.
+	ErrOptedOut = errors.New("the customer opted out of texts from this number")
+	// ErrUnknownAction refuses a ConsoleAction it does not know.
+	ErrUnknownAction = errors.New("unknown console action")
+)
+
+// consoleEvent is a console message queued with whom to answer.
+type consoleEvent struct {
+	tenantID string
+	msg      any
+	replyTo  *actor.PID
+}
+
 // quietEnded is the actor's own timer: a deferred auto-reply may go now.
 type quietEnded struct{}
 
@@ -86,6 +121,9 @@ type Deps struct {
 	// Events receives the conversation's events (missed_call.*, auto_reply.*, options.*,
 	// consent.*), each once the step that caused it is committed (nil: analytics.Nop{}).
 	Events analytics.Recorder
+	// Changed is told, after each committed step, that the tenant's conversations changed
+	// (the console's live pages); nil for none. It must not block.
+	Changed func(tenantID string)
 	// IdleTimeout passivates an idle conversation (default 2m).
 	IdleTimeout time.Duration
 	// CallTimeout bounds each call to the fulfillment actors (default 5s).
@@ -144,6 +182,9 @@ type Actor struct {
 	span        trace.Span
 	traceParent string
 	correlation string
+	// replyTo waits for the step's outcome (a console event), stepErr is its failure.
+	replyTo *actor.PID
+	stepErr error
 }
 
 // Receive dispatches.
@@ -164,6 +205,12 @@ func (a *Actor) Receive(c actor.Context) {
 		c.SetReceiveTimeout(a.deps.IdleTimeout)
 	case *MissedCall, *InboundSMS, *CarrierOptOut, *quietEnded:
 		a.queue = append(a.queue, m)
+		a.pump(c)
+	case *PersonReply:
+		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
+		a.pump(c)
+	case *ConsoleAction:
+		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
 		a.pump(c)
 	case *resumed:
 		then := a.then
@@ -201,6 +248,10 @@ func (a *Actor) pump(c actor.Context) {
 
 // done ends the step in progress and moves to the next event.
 func (a *Actor) done(c actor.Context) {
+	if a.replyTo != nil {
+		c.Send(a.replyTo, &ConsoleResponse{Err: a.stepErr})
+		a.replyTo = nil
+	}
 	if a.span != nil {
 		a.span.End()
 		a.span = nil
@@ -308,6 +359,9 @@ func (a *Actor) start(c actor.Context, ev any) {
 		if a.st.Deferred != nil {
 			correlation = a.st.Deferred.CorrelationID
 		}
+	case *consoleEvent:
+		tenantID, event = m.tenantID, "console"
+		a.replyTo, a.stepErr = m.replyTo, nil
 	}
 	a.beginStep(event, tenantID, correlation, parent)
 	if err := a.ensureLoaded(c, tenantID); err != nil {
@@ -334,6 +388,38 @@ func (a *Actor) start(c actor.Context, ev any) {
 		a.commit(c, Commit{})
 	case *quietEnded:
 		a.onQuietEnded(c, e)
+	case *consoleEvent:
+		a.onConsole(c, m)
+	}
+}
+
+// onConsole carries out a business user's reply or action.
+func (a *Actor) onConsole(c actor.Context, ev *consoleEvent) {
+	switch m := ev.msg.(type) {
+	case *PersonReply:
+		if a.st.Caller.OptedOut {
+			a.stepErr = ErrOptedOut
+			a.done(c)
+			return
+		}
+		a.st.TakenOver, a.st.NeedsAttention = true, false
+		a.commit(c, Commit{Outgoing: []Outgoing{outgoing("console:"+m.Key, 0, "person", m.Body, time.Time{})}})
+	case *ConsoleAction:
+		switch m.Action {
+		case "take_over":
+			a.st.TakenOver = true
+		case "hand_back":
+			a.st.TakenOver = false
+		case "resolve":
+			a.st.NeedsAttention, a.st.TakenOver = false, false
+		case "reopen":
+			a.st.NeedsAttention = true
+		default:
+			a.stepErr = ErrUnknownAction
+			a.done(c)
+			return
+		}
+		a.commit(c, Commit{})
 	}
 }
 
@@ -352,6 +438,7 @@ func (a *Actor) beginStep(event, tenantID, correlation, parent string) {
 
 // fail logs an error of the step in progress and records it on the step's span.
 func (a *Actor) fail(msg string, err error) {
+	a.stepErr = err
 	a.log.Error(msg, "conversation", a.logID(), "err", err)
 	tracing.Fail(a.span, err)
 }
@@ -371,6 +458,7 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 	if err != nil {
 		// Nothing was written, so nothing happened: the events go. The envelope stays
 		// unprocessed and is replayed on restart (or was processed before: a repeat).
+		a.stepErr = err
 		if errors.Is(err, ErrRepeated) {
 			a.log.Info("webhook handed to the conversation again; already processed", "conversation", a.logID())
 		} else {
@@ -381,6 +469,9 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 		return
 	}
 	a.st, a.storedOptOut = next, next.Caller.OptedOut
+	if a.deps.Changed != nil {
+		a.deps.Changed(next.TenantID)
+	}
 	// Recorded before the outbox hears of the messages, so an auto_reply.sent precedes
 	// the delivery.status of its message in the log.
 	now := a.deps.Clock.Now()
@@ -441,6 +532,12 @@ func (a *Actor) onMissedCall(c actor.Context, e env, m *MissedCall) {
 	}
 	a.stageAt(analytics.MissedCallReceived, m.ReceivedAt, analytics.MissedCallData{Endpoint: a.endpoint, Source: source})
 	now := a.deps.Clock.Now()
+	if a.st.TakenOver {
+		a.log.Info("auto-reply held back: a person answers this conversation", "conversation", a.logID())
+		a.st.NeedsAttention = true // the person hears of the call
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey})
+		return
+	}
 	verdict, at := AutoReply(e.policy, a.st.Caller, now)
 	switch verdict {
 	case Send:
@@ -679,6 +776,12 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 		return
 	}
 
+	if a.st.TakenOver {
+		// A person answers: the message waits for them, the bot says nothing.
+		a.st.NeedsAttention = true
+		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in})
+		return
+	}
 	if reply.Kind != ReplyUnknown {
 		a.st.NeedsAttention = false // the engine acts on this one
 	}

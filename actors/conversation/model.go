@@ -70,6 +70,9 @@ type State struct {
 	// NeedsAttention says a message the engine could not act on waits for a person; it
 	// clears when the customer's next message is one the engine acts on.
 	NeedsAttention bool `json:"needs_attention,omitempty"`
+	// TakenOver says a person answers this conversation from the console: the bot sends
+	// nothing in it (compliance texts aside) until it is handed back.
+	TakenOver bool `json:"taken_over,omitempty"`
 	// LastAlertAt is when the business was last alerted about this conversation.
 	LastAlertAt time.Time `json:"last_alert_at,omitzero"`
 	Deferred    *Deferred `json:"deferred,omitempty"`
@@ -107,7 +110,7 @@ func (s State) thread() Thread {
 type Outgoing struct {
 	ClientMessageID string
 	Body            string
-	Kind            string    // auto_reply | reply | compliance | alert
+	Kind            string    // auto_reply | reply | compliance | alert | person
 	TriggerAt       time.Time // when the webhook behind an auto-reply arrived
 	// To is the recipient when it is not the customer: the business's owner_phone for an
 	// alert ("" for the customer).

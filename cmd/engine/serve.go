@@ -167,7 +167,9 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}))
 	dir := actors.NewDirectory(system)
 	eventLog := persistence.NewAnalytics(pool)
-	events := analytics.NewWriter(eventLog, analytics.WithRegisterer(reg), analytics.WithLogger(log), analytics.WithClock(clk))
+	eventWriter := analytics.NewWriter(eventLog, analytics.WithRegisterer(reg), analytics.WithLogger(log), analytics.WithClock(clk))
+	live := ringhttp.NewLive()
+	events := liveEvents{Writer: eventWriter, live: live}
 
 	tenants := persistence.NewTenants(pool, box)
 	catalog := tenant.NewCache(func(ctx context.Context, id string) (*tenant.Config, error) {
@@ -219,7 +221,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}, convStore, sender, clk, m, log)
 	dir.Register(conversation.Kind, conversation.Props(&conversation.Deps{
 		Store: convStore, Bookings: bookings, Outbox: outbox, Catalog: catalog, Clock: clk,
-		Metrics: m, Log: log, Directory: dir, Events: events,
+		Metrics: m, Log: log, Directory: dir, Events: events, Changed: live.Publish,
 	}))
 	intake := receipts{Conversations: convStore, events: events}
 	disp := dispatcher{dir: dir, intake: intake, log: log}
@@ -240,6 +242,9 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		Conversations:  convStore,
 		Events:         eventLog,
 		Metrics:        m,
+		Console:              persistence.NewConsole(pool),
+		ConsoleConversations: consoleConversations{dir: dir},
+		Live:                 live,
 		Ready: func(ctx context.Context) error {
 			if system.IsStopped() {
 				return errors.New("actor system stopped")
@@ -251,7 +256,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		},
 	})
 	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: events,
+		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: eventWriter,
 		sync: syncer, syncStore: syncStore, jobber: jobberHooks}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
