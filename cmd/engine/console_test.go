@@ -189,7 +189,7 @@ func TestConsoleSignInIsRateLimitedAndSignOutEndsTheSession(t *testing.T) {
 	status, _, page := b.post("/console/login", url.Values{"email": {"dana@acme.example"}, "password": {"correct horse battery"}})
 	require.Equal(t, http.StatusForbidden, status, "no CSRF token")
 	csrf = csrfOf(t, page) // the refused form comes back with a fresh token
-	for range 5 { // the limit of failed sign-ins per user and per address
+	for range 5 {          // the limit of failed sign-ins per user and per address
 		status, _, page = b.post("/console/login", url.Values{"csrf": {csrf}, "email": {"dana@acme.example"}, "password": {"wrong password!"}})
 		require.Equal(t, http.StatusUnauthorized, status)
 		csrf = csrfOf(t, page)
