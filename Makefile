@@ -62,8 +62,13 @@ prom: ## make promtool and prometheus available for the tests (installs Debian's
 	@scripts/prom.sh >/dev/null
 
 .PHONY: test
-test: db prom ## run the whole suite with the race detector against a real Postgres and a real Prometheus
-	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -race -count=1 ./...
+test: db prom ## run the whole suite with the race detector against a real Postgres, a real Prometheus and a real Chromium
+	CHROMIUM="$$(scripts/chromium.sh)" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -race -count=1 ./...
+
+.PHONY: screenshots
+screenshots: db ## the console's browser test, writing its screenshots to docs/console/
+	CHROMIUM="$$(scripts/chromium.sh)" CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" \
+		$(GO) test -count=1 -run TestConsoleInABrowser ./cmd/engine/
 
 .PHONY: lint
 lint: ## gofmt, go vet and the layering check

@@ -163,7 +163,7 @@ type InboxRow struct {
 	TakenOver      bool
 	UpdatedAt      time.Time
 	LastBody       string
-	LastDirection  string
+	LastDirection  string // in, out (Ringback) or person; alerts to the business are not shown
 	Unread         int
 }
 
@@ -224,7 +224,9 @@ func (s *Console) Inbox(ctx context.Context, tenantID, filter string, after *Inb
 			(SELECT count(*) FROM conversation.messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
 				AND m.created_at > COALESCE(c.last_read_at, '-infinity'))
 		FROM conversation.conversations c
-		LEFT JOIN LATERAL (SELECT m.body, m.direction FROM conversation.messages m WHERE m.conversation_id = c.id
+		LEFT JOIN LATERAL (SELECT m.body, CASE WHEN d.kind = 'person' THEN 'person' ELSE m.direction END AS direction
+			FROM conversation.messages m LEFT JOIN conversation.deliveries d ON d.client_message_id = m.client_message_id
+			WHERE m.conversation_id = c.id AND d.kind IS DISTINCT FROM 'alert'
 			ORDER BY m.created_at DESC, m.id DESC LIMIT 1) l ON true
 		WHERE c.tenant_id = $1`+where+`
 		ORDER BY c.needs_attention DESC, c.updated_at DESC, c.id DESC LIMIT $2`, args...)

@@ -33,16 +33,17 @@
         var base = document.title.replace(/^\(\d+\) /, "");
         document.title = (d.unread > 0 ? "(" + d.unread + ") " : "") + base;
       }
-      var region = document.querySelector("[data-refresh]");
-      if (!region) return;
-      var busy = box && box === document.activeElement && box.value;
-      if (busy) return; // never yank the page from under a person typing
+      // Only the regions marked data-refresh are swapped: never a form, so nothing a
+      // person is typing or clicking is taken from under them.
+      var regions = document.querySelectorAll("[data-refresh]");
+      if (!regions.length) return;
       fetch(location.href, { headers: { "X-Partial": "1" }, credentials: "same-origin" })
         .then(function (r) { return r.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
-          var fresh = doc.querySelector("[data-refresh]");
-          if (fresh) region.replaceWith(fresh);
+          var fresh = doc.querySelectorAll("[data-refresh]");
+          if (fresh.length !== regions.length) return;
+          regions.forEach(function (old, i) { old.replaceWith(fresh[i]); });
           document.title = doc.title || document.title;
         });
     });
