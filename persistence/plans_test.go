@@ -43,7 +43,7 @@ func TestKeyedStatementsArePlannedOnceByIndex(t *testing.T) {
 	for _, c := range []struct {
 		name, marker, args, index string
 	}{
-		{"claim", "status = CASE WHEN d.kind", "('{x}')", "deliveries_pkey"},
+		{"claim", "status = CASE WHEN (d.kind", "('{x}')", "deliveries_pkey"},
 		{"acceptance", "SET provider_sid = NULLIF", "('{x}', '{SM1}', '{queued}')", "deliveries_pkey"},
 		{"load", "CROSS JOIN LATERAL", "('{+15125550100}', '{+15125550199}')", "conversations_endpoint_customer_phone_key"},
 	} {
