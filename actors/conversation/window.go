@@ -227,7 +227,7 @@ func (m *message) window(loc *time.Location, now time.Time) (when, bool) {
 			}
 			if !okEnd {
 				if prep == "from" {
-					w.lo, qualified = inferHalf(mins, explicit, prep), true
+					w.lo, qualified = inferHalf(mins, explicit), true
 				}
 				continue
 			}
@@ -236,25 +236,25 @@ func (m *message) window(loc *time.Location, now time.Time) (when, bool) {
 			i = j
 		case prep == "after" || prep == "past" || prep == "since":
 			if negated {
-				w.hi, qualified = inferHalf(mins, explicit, prep), true
+				w.hi, qualified = inferHalf(mins, explicit), true
 			} else {
-				w.lo, qualified = inferHalf(mins, explicit, prep), true
+				w.lo, qualified = inferHalf(mins, explicit), true
 			}
 		case prep == "before" || prep == "by":
 			if negated {
-				w.lo, qualified = inferHalf(mins, explicit, prep), true
+				w.lo, qualified = inferHalf(mins, explicit), true
 			} else {
-				w.hi, qualified = inferHalf(mins, explicit, prep), true
+				w.hi, qualified = inferHalf(mins, explicit), true
 			}
 		case prep == "than" && (m.at(i-2).w == "earlier" || m.at(i-2).w == "sooner"):
-			w.lo, qualified = inferHalf(mins, explicit, prep), true
+			w.lo, qualified = inferHalf(mins, explicit), true
 		case prep == "than" && m.at(i-2).w == "later":
-			w.hi, qualified = inferHalf(mins, explicit, prep), true
+			w.hi, qualified = inferHalf(mins, explicit), true
 		case prep == "around":
-			t := inferHalf(mins, explicit, prep)
+			t := inferHalf(mins, explicit)
 			w.lo, w.hi, qualified = max(0, t-60), min(1440, t+60), true
 		default: // "at 3", "3pm", "12:30", "noon"
-			t := inferHalf(mins, explicit, prep)
+			t := inferHalf(mins, explicit)
 			w.at, w.lo, w.hi = t, t, min(1440, t+60)
 			if !explicit && mins < 12*60 && mins >= 60 {
 				w.alt = mins // the other reading of "at 2": 2 AM against 2 PM
@@ -340,7 +340,7 @@ func (m *message) timeAt(i int) (mins int, explicit, ok bool) {
 
 // inferHalf places a time given without AM or PM in the working day: 1 to 6 are
 // afternoon, 7 to 11 morning, 12 noon.
-func inferHalf(mins int, explicit bool, _ string) int {
+func inferHalf(mins int, explicit bool) int {
 	if explicit {
 		return mins
 	}
@@ -354,10 +354,10 @@ func inferHalf(mins int, explicit bool, _ string) int {
 // inferRange places a range such as "between 1 and 3", "8-10am" or "from 11 to 2".
 func inferRange(a int, aExplicit bool, b int, bExplicit bool) (int, int) {
 	if !bExplicit {
-		b = inferHalf(b, false, "")
+		b = inferHalf(b, false)
 	}
 	if !aExplicit {
-		a = inferHalf(a, false, "")
+		a = inferHalf(a, false)
 		if bExplicit && b >= 720 && a < 720 && a+720 < b {
 			a += 720 // "1-3pm"
 		}

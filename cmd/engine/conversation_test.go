@@ -40,7 +40,8 @@ type smsEngine struct {
 	seq    atomic.Int64
 }
 
-func newSMSEngine(t *testing.T, clk *clock.Fake) *smsEngine {
+// newSMSEngine runs an engine on a fresh database; hooks adjust its Config (other fakes).
+func newSMSEngine(t *testing.T, clk *clock.Fake, hooks ...func(*Config)) *smsEngine {
 	t.Helper()
 	fake := twiliofake.New(twilioSID, twilioToken)
 	t.Cleanup(fake.Close)
@@ -50,6 +51,9 @@ func newSMSEngine(t *testing.T, clk *clock.Fake) *smsEngine {
 	var handler atomic.Pointer[http.Handler]
 	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
 	cfg := Config{AdminToken: adminToken, PublicURL: srv.URL, TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: fake.URL()}
+	for _, h := range hooks {
+		h(&cfg)
+	}
 	eng, err := assemble(cfg, pool, testBox(t), quietLog(), clk)
 	require.NoError(t, err)
 	t.Cleanup(eng.stop)

@@ -63,7 +63,9 @@ func withCalendar(yaml string) string {
 	panic("no mike")
 }
 
-func newSyncWorld(t *testing.T, hooks ...func(*Config)) *syncWorld {
+// vendorFakes starts the fake Google and Jobber, with the refresh tokens syncedPlumber
+// names, and returns them with a hook pointing an engine's Config at them.
+func vendorFakes(t *testing.T) (*googlefake.Server, *jobberfake.Server, func(*Config)) {
 	t.Helper()
 	gauth := oauthfake.New(googleClientID, googleClientSecret, false)
 	gauth.AddRefreshToken("rt-google")
@@ -72,13 +74,19 @@ func newSyncWorld(t *testing.T, hooks ...func(*Config)) *syncWorld {
 	j := jobberfake.New(jobberClientID, jobberClientSecret)
 	j.OAuth().AddRefreshToken("rt-jobber")
 	t.Cleanup(j.Close)
-	cfg := Config{
-		AdminToken: adminToken, PublicURL: "http://ringback.test",
-		GoogleCalendarURL: g.Endpoint(), GoogleTokenURL: g.TokenURL(),
-		GoogleClientID: googleClientID, GoogleClientSecret: googleClientSecret,
-		JobberAPIURL: j.URL() + "/api/graphql", JobberTokenURL: j.URL() + "/api/oauth/token",
-		JobberClientID: jobberClientID, JobberClientSecret: jobberClientSecret,
+	return g, j, func(cfg *Config) {
+		cfg.GoogleCalendarURL, cfg.GoogleTokenURL = g.Endpoint(), g.TokenURL()
+		cfg.GoogleClientID, cfg.GoogleClientSecret = googleClientID, googleClientSecret
+		cfg.JobberAPIURL, cfg.JobberTokenURL = j.URL()+"/api/graphql", j.URL()+"/api/oauth/token"
+		cfg.JobberClientID, cfg.JobberClientSecret = jobberClientID, jobberClientSecret
 	}
+}
+
+func newSyncWorld(t *testing.T, hooks ...func(*Config)) *syncWorld {
+	t.Helper()
+	g, j, useFakes := vendorFakes(t)
+	cfg := Config{AdminToken: adminToken, PublicURL: "http://ringback.test"}
+	useFakes(&cfg)
 	for _, h := range hooks {
 		h(&cfg)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +14,6 @@ import (
 	"ringback/clock"
 	"ringback/fakes/googlefake"
 	"ringback/fakes/jobberfake"
-	"ringback/fakes/oauthfake"
-	"ringback/fakes/twiliofake"
-	"ringback/persistence/pgtest"
 	"ringback/vendors/google"
 )
 
@@ -38,26 +34,8 @@ type smsSyncEngine struct {
 
 func newSMSSyncEngine(t *testing.T, clk *clock.Fake) *smsSyncEngine {
 	t.Helper()
-	gauth := oauthfake.New(googleClientID, googleClientSecret, false)
-	gauth.AddRefreshToken("rt-google")
-	g := googlefake.New(gauth)
-	t.Cleanup(g.Close)
-	j := jobberfake.New(jobberClientID, jobberClientSecret)
-	j.OAuth().AddRefreshToken("rt-jobber")
-	t.Cleanup(j.Close)
-	fake := twiliofake.New(twilioSID, twilioToken)
-	t.Cleanup(fake.Close)
-	pool := pgtest.Pool(t)
-	var handler atomic.Pointer[http.Handler]
-	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }))
-	cfg := Config{AdminToken: adminToken, PublicURL: srv.URL, TwilioAccountSID: twilioSID, TwilioAuthToken: twilioToken, TwilioAPIURL: fake.URL(),
-		GoogleCalendarURL: g.Endpoint(), GoogleTokenURL: g.TokenURL(), GoogleClientID: googleClientID, GoogleClientSecret: googleClientSecret,
-		JobberAPIURL: j.URL() + "/api/graphql", JobberTokenURL: j.URL() + "/api/oauth/token", JobberClientID: jobberClientID, JobberClientSecret: jobberClientSecret}
-	eng, err := assemble(cfg, pool, testBox(t), quietLog(), clk)
-	require.NoError(t, err)
-	t.Cleanup(eng.stop)
-	handler.Store(&eng.handler)
-	e := &smsSyncEngine{smsEngine: &smsEngine{testEngine: &testEngine{t: t, eng: eng, srv: srv, pool: pool, clock: clk}, twilio: fake}, google: g, jobber: j}
+	g, j, useFakes := vendorFakes(t)
+	e := &smsSyncEngine{smsEngine: newSMSEngine(t, clk, useFakes), google: g, jobber: j}
 	e.apply(withCalendar(syncedPlumber))
 	r := e.do(http.MethodPost, "/admin/v1/tenants/acme/connections/acme-google/read-calendars", adminToken, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
