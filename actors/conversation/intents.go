@@ -10,41 +10,36 @@ import (
 
 // optOutWords are the carrier opt-out words; as the whole message (repeated, hyphenated,
 // spelt letter by letter) each revokes consent.
-var optOutWords = []string{"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+var optOutWords = []string{"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "remove"}
+
+// stopWords are the opt-out words that revoke consent as a clause of their own.
+var stopWords = []string{"stop", "stopall", "unsubscribe", "quit", "revoke", "optout"}
 
 // optOut reports a revocation of consent, on the safe side when in doubt.
 func (m *message) optOut() bool {
 	// The whole message is an opt-out word, maybe repeated or spelt out: "STOP STOP",
 	// "opt-out", "un-subscribe", "s t o p", "cancel please".
-	var raw, canonical strings.Builder
-	for _, i := range m.content {
-		t := m.toks[i]
-		raw.WriteString(t.raw)
-		if t.w == "msgverb" || t.w == "" {
-			canonical.WriteString(t.raw)
-		} else {
-			canonical.WriteString(t.w)
-		}
-	}
-	for _, s := range []string{raw.String(), canonical.String()} {
-		for _, w := range optOutWords {
-			if s != "" && len(s)%len(w) == 0 && strings.Repeat(w, len(s)/len(w)) == s {
-				return true
-			}
-		}
-	}
-	// A stop word with only emphasis: "stop it", "STOP NOW", "stop this already".
-	stops, other := 0, 0
-	for _, i := range m.content {
-		switch w := m.toks[i].w; {
-		case w == "stop" || w == "quit" || w == "unsubscribe" || w == "revoke" || w == "stopall":
-			stops++
-		case !emphasis[w]:
-			other++
-		}
-	}
-	if stops > 0 && other == 0 {
+	if m.onlyOptOut(m.content, optOutWords) {
 		return true
+	}
+	// A clause that is a stop word alone, whatever follows it: "STOP!! this is the 4th
+	// text today", "Unsubscribe. Who gave you this number". Not "cancel" or "end", which
+	// begin sentences about the visit ("Cancel. Found someone else" is the cancel flow's).
+	for lo := 0; lo < len(m.toks); {
+		hi := lo + 1
+		for hi < len(m.toks) && !m.toks[hi].brk {
+			hi++
+		}
+		a, b := 0, 0
+		for a < len(m.content) && m.content[a] < lo {
+			a++
+		}
+		for b = a; b < len(m.content) && m.content[b] < hi; b++ {
+		}
+		if m.onlyOptOut(m.content[a:b], stopWords) {
+			return true
+		}
+		lo = hi
 	}
 	for i, t := range m.toks {
 		next := m.at(i + 1)
@@ -52,16 +47,32 @@ func (m *message) optOut() bool {
 			return true // "opt out", "opt me out"
 		}
 		switch t.w {
-		case "unsubscribe", "revoke", "stopall", "spam":
-			return true
-		case "optout":
-			return true
-		case "stop", "quit", "cease":
-			// "stop texting me", "quit messaging", "stop sending me these"
-			if m.withinClause(i+1, 4, messaging) {
+		case "unsubscribe", "revoke", "stopall", "optout":
+			if !m.negatedBefore(i) { // not "im not trying to unsubscribe, i need other times"
 				return true
 			}
-			if t.w == "stop" && !m.visitStop(i) {
+		case "spam":
+			return true
+		case "stop", "quit":
+			if m.negatedBefore(i) {
+				continue // "please don't stop texting me", "not trying to stop anything"
+			}
+			// "stop texting me", "quit messaging", "stop sending me these", "quit blowing up
+			// my phone"; not "stop sign on the corner", "it won't stop leaking".
+			if m.withinClause(i+1, 5, messaging) || m.withinClause(i+1, 5, numberWord) && !stopNegated[m.at(i-1).w] && !m.doing(i+1) {
+				return true
+			}
+			if t.w == "stop" && !m.visitStop(i) && !stopNouns[next.w] {
+				return true
+			}
+		case "knock", "cut":
+			if next.w == "it" && (m.at(i+2).raw == "off" || m.at(i+2).raw == "out") {
+				return true // "knock it off", "cut it out"
+			}
+		case "off":
+			// "take me off your list", "I'd like to be taken off your text list", "get this
+			// number off", "i want off this list": off a list of messages.
+			if m.withinClause(i+1, 3, lists) || m.within(i-3, 3, offVerbs) && (m.withinClause(i+1, 4, listWords) || m.within(i-2, 2, numberWord)) {
 				return true
 			}
 		case "end", "cancel":
@@ -77,11 +88,13 @@ func (m *message) optOut() bool {
 				return true
 			}
 		case "no":
-			if messaging[next.w] || next.w == "more" && m.within(i+2, 2, messaging) {
+			// "no more texts", "I no longer wish to receive these messages"
+			if messaging[next.w] || next.w == "more" && m.within(i+2, 2, messaging) || next.w == "longer" && m.negatedMessaging(i+2) {
 				return true
 			}
 		case "remove":
-			if next.w == "me" || next.w == "from" || (next.w == "my" || next.w == "this") && m.within(i+2, 2, numberWord) {
+			// "remove me", "remove my number", "please remove it from your texting list"
+			if next.w == "me" || next.w == "from" || (next.w == "my" || next.w == "this") && m.within(i+2, 2, numberWord) || m.withinClause(i+1, 6, listWords) {
 				return true
 			}
 		case "take":
@@ -96,8 +109,15 @@ func (m *message) optOut() bool {
 			if m.within(i+1, 3, numberWord) {
 				return true
 			}
+		case "sign", "signed":
+			// "I never signed up for this", "didn't sign up for texts"
+			if next.raw == "up" && m.within(i-3, 3, negations) {
+				return true
+			}
 		case "wrong":
-			if numberWord[next.w] || next.w == "person" || next.w == "phone" || len(m.content) == 1 {
+			// "wrong number", "you have the wrong person"; not "the address you have is the
+			// wrong number, it's 1412 not 1214" (a detail corrected, digits follow).
+			if (numberWord[next.w] || next.w == "person" || next.w == "phone" || len(m.content) == 1) && !m.corrects(i) {
 				return true
 			}
 		case "not":
@@ -111,6 +131,51 @@ func (m *message) optOut() bool {
 		}
 	}
 	return false
+}
+
+// onlyOptOut says the tokens at idx are one of words, maybe repeated or spelt out
+// ("STOP STOP", "opt-out", "s t o p"), or a stop word with only emphasis ("stop it",
+// "STOP NOW", "stop this already").
+func (m *message) onlyOptOut(idx []int, words []string) bool {
+	if len(idx) == 0 {
+		return false
+	}
+	for _, w := range words {
+		if m.spells(idx, w, false) || m.spells(idx, w, true) {
+			return true
+		}
+	}
+	stops := 0
+	for _, i := range idx {
+		switch w := m.toks[i].w; {
+		case w == "stop" || w == "quit" || w == "unsubscribe" || w == "revoke" || w == "stopall":
+			stops++
+		case !emphasis[w]:
+			return false
+		}
+	}
+	return stops > 0
+}
+
+// spells says the tokens at idx, joined, are word once or repeated ("stopstop", "s t o
+// p", "opt-out"), read raw or canonical (a misspelt "stp" is "stop"), without building
+// the joined string.
+func (m *message) spells(idx []int, word string, canonical bool) bool {
+	k := 0
+	for _, i := range idx {
+		t := m.toks[i]
+		s := t.raw
+		if canonical && t.w != "msgverb" && t.w != "" {
+			s = t.w
+		}
+		for j := 0; j < len(s); j++ {
+			if s[j] != word[k%len(word)] {
+				return false
+			}
+			k++
+		}
+	}
+	return k > 0 && k%len(word) == 0
 }
 
 // negatedMessaging says the words from i, after a negation, reach a messaging word
@@ -141,18 +206,57 @@ func (m *message) visitStop(i int) bool {
 	return strings.HasSuffix(next.raw, "ing") && !messaging[next.w]
 }
 
+// negatedBefore says a negation governs token i through words that only carry it: "I'm
+// not trying to unsubscribe", "please don't stop".
+func (m *message) negatedBefore(i int) bool {
+	for j := i - 1; j >= 0 && j >= i-4; j-- {
+		t := m.toks[j]
+		switch {
+		case negations[t.w] || t.w == "didnt" || t.w == "doesnt":
+			return true
+		case !negationCarriers[t.w] && !intending[t.w] && !filler[t.w] || m.toks[j+1].brk:
+			return false
+		}
+	}
+	return false
+}
+
+// corrects says the words after token i give digits: a detail corrected, not a stranger.
+func (m *message) corrects(i int) bool {
+	for _, t := range m.toks[i+1:] {
+		if t.w == "num" && t.num >= 10 {
+			return true
+		}
+	}
+	return m.has(addressWords)
+}
+
 // hasWhen says the message names a day, a time or a number.
 func (m *message) hasWhen() bool {
 	for _, t := range m.toks {
-		if t.isNum() || t.hh >= 0 || t.mo > 0 || t.ord != 0 || dayWords[t.w] || partOfDay[t.w] != nil {
+		if t.isNum() && t.raw != "one" || t.hh >= 0 || t.mo > 0 || t.ord != 0 || dayWords[t.w] || partOfDay[t.w] != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// optIn is START or UNSTOP as the message.
+// optIn is START or UNSTOP as the message or its first clause ("Start. I want the texts
+// again"), or a request to resume the texts ("please resume texting me").
 func (m *message) optIn() bool {
+	for i, t := range m.toks {
+		switch {
+		case (t.w == "resume" || t.w == "restart") && m.withinClause(i+1, 3, messagingNoCall):
+			return true // "please resume texting me"
+		case t.w == "msgverb" && !strings.HasSuffix(t.raw, "ed") && m.withinClause(i+1, 3, againWords) && !m.negatedBefore(i):
+			return true // "ok u can text me again", "i want to get texts again"
+		case t.w == "sign" && m.within(i+1, 3, backWords) && m.within(i+1, 3, upWords):
+			return true // "sign me back up"
+		}
+	}
+	if len(m.content) > 1 && m.at(m.content[0]).w == "start" && m.at(m.content[0]+1).brk {
+		return true
+	}
 	starts := 0
 	for _, w := range m.contentWords() {
 		switch w {
@@ -196,6 +300,15 @@ func (m *message) help() bool {
 	if helpPhrases[strings.Join(c, " ")] || helpPhrases[strings.Join(raw, " ")] {
 		return true
 	}
+	// HELP as a clause of its own: "HELP. not sure what to do with this text".
+	if first := m.content[0]; (m.toks[first].w == "help" || m.toks[first].w == "info") && m.at(first+1).brk {
+		return true
+	}
+	// A question about what to answer or what the texts mean: "what do the numbers
+	// mean?", "what happens if I reply R or X?", "im lost, what do you need me to reply".
+	if m.has(questionWords) && m.has(replyWords) && !m.hasWhen() && !m.has(visitWords) {
+		return true
+	}
 	// "how does this work??", "what am i supposed to text back", "how do i pick a time":
 	// a short question about the texts themselves, not about a visit.
 	joined := strings.Join(raw, " ") + " "
@@ -230,13 +343,25 @@ func (m *message) cancel() bool {
 	}
 	for i, t := range m.toks {
 		switch t.w {
-		case "cancel":
-			if len(c) > 1 {
+		case "cancel", "scrap", "nix", "axe", "scratch":
+			// "please cancel", "scrap the appointment"; not "I can't cancel my morning
+			// meeting", "don't cancel", "cancel my 3pm meeting so I can be home".
+			if negations[m.at(i-1).w] || m.at(i-1).w == "cant" || m.at(i-1).w == "wont" || m.otherObject(i+1) {
+				continue
+			}
+			if t.w == "cancel" && len(c) > 1 || m.withinClause(i+1, 3, cancelObjects) {
 				return true
 			}
 		case "call":
 			if m.at(i+1).w == "off" || m.at(i+1).w == "it" && m.at(i+2).w == "off" {
 				return true
+			}
+		case "dont", "no":
+			// "dont come tmrw", "no need to come anymore": one day at most, no other time
+			if j := i + 1; m.at(j).w == "come" || t.w == "no" && m.at(j).w == "need" && m.at(j+2).w == "come" {
+				if m.onlyVisitDay() {
+					return true
+				}
 			}
 		case "need":
 			if p := m.at(i - 1).w; (p == "dont" || p == "longer" || p == "not" || p == "no") && m.withinClause(i+1, 3, notNeeded) {
@@ -245,6 +370,47 @@ func (m *message) cancel() bool {
 		}
 	}
 	return false
+}
+
+// onlyVisitDay says the message names at most one day and no time of day or range:
+// "don't come tomorrow" cancels, "don't come before 10" or "not tomorrow, friday" moves.
+func (m *message) onlyVisitDay() bool {
+	days := 0
+	for i, t := range m.toks {
+		switch {
+		case dayWords[t.w]:
+			days++
+		case t.isNum() || t.hh >= 0 || partOfDay[t.w] != nil || timePreps[t.w] || t.w == "until" || t.w == "instead":
+			return false
+		case t.brk && i > 0:
+			return false // a second clause: for the reschedule reading or a person
+		}
+	}
+	return days <= 1
+}
+
+// otherObject says the words from i name something of the customer's that is not the
+// visit: "cancel my morning meeting", "cancel my 2pm class".
+func (m *message) otherObject(i int) bool {
+	for j := i; j < len(m.toks) && j < i+4; j++ {
+		t := m.toks[j]
+		if j > i && t.brk {
+			return false
+		}
+		switch {
+		case ownObjects[t.w]:
+			return true
+		case cancelObjects[t.w] || !determiners[t.w] && !whenWords[t.w] && !t.isNum() && t.hh < 0 && partOfDay[t.w] == nil:
+			return false
+		}
+	}
+	return false
+}
+
+// doing says token i is a verb in -ing other than messaging: "quit answering the phone".
+func (m *message) doing(i int) bool {
+	t := m.at(i)
+	return strings.HasSuffix(t.raw, "ing") && !messaging[t.w] && t.raw != "blowing"
 }
 
 // reschedule asks to move a visit: R, "reschedule", "can we move it", "a different day",
@@ -315,8 +481,8 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 				if n < 0 {
 					n = len(options)
 				}
-				if t.w == "ordinal" && n > len(options) {
-					continue // "the 12th": a date
+				if t.w == "ordinal" && (n > len(options) || prev.w == "on" || m.at(i-2).w == "on" || monthNums[next.w] > 0 || next.w == "of") {
+					continue // "the 12th", "on the 3rd", "3rd of march": a date
 				}
 				note(n)
 			}
@@ -366,6 +532,45 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 	return 0
 }
 
+// clausePick is pick for the first clause naming a day or time, read alone, when the
+// message says more in others: "Wednesday 2pm please, my shift ends at noon that day",
+// "12:30 tomorrow. Can't cancel my morning meeting".
+func (m *message) clausePick(options []time.Time, loc *time.Location, now time.Time) int {
+	at := m.whenAt()
+	if len(options) == 0 || at < 0 {
+		return 0
+	}
+	clause, lo, hi := m.clauseOf(at)
+	if lo == 0 && hi == len(m.toks) || clause.question {
+		return 0
+	}
+	for j := range m.toks {
+		if (j < lo || j >= hi) && caveats[m.toks[j].w] {
+			return 0
+		}
+	}
+	w, ok := clause.window(loc, now)
+	if !ok {
+		return 0
+	}
+	return clause.pick(options, w, true, loc)
+}
+
+// declines says a negated day or time covers every option on offer: "I can't do tues or
+// wed", "not tuesday".
+func (m *message) declines(options []time.Time, w when, loc *time.Location) bool {
+	at := m.whenAt()
+	if at < 0 || !m.within(at-3, 3, refusals) {
+		return false
+	}
+	for _, o := range options {
+		if !w.matches(o, loc) {
+			return false
+		}
+	}
+	return true
+}
+
 // choiceAt is the index of the first token that can name an option, for clauseUnderstood.
 func (m *message) choiceAt() int {
 	for i, t := range m.toks {
@@ -390,7 +595,7 @@ func (m *message) whenAt() int {
 // date, not an option number.
 func (m *message) timeBound(i int) bool {
 	prev, next := m.at(i-1), m.at(i+1)
-	return timePreps[prev.w] || dayWords[prev.w] || weekdayOf[next.w] > 0 || next.w == "am" || next.w == "pm" || next.w == "oclock" || next.w == "ish" ||
+	return timePreps[prev.w] || dayWords[prev.w] || dayWords[next.w] && !next.brk || m.approxTime(i) || m.rangeEnd(i) || m.clockDigits(i) || next.w == "am" || next.w == "pm" || next.w == "oclock" || next.w == "ish" ||
 		monthNums[prev.w] > 0 || monthNums[next.w] > 0 || next.w == "minutes" || next.w == "hours" || next.w == "days" ||
 		next.w == "dollars" || prev.w == "dollars"
 }
@@ -404,13 +609,26 @@ func (m *message) confirm() bool {
 	if seeYou {
 		strong++ // "see you then", "we will see you tuesday"
 	}
+	// Phrases that are a yes ("sounds like a plan", "10-4", "no problem") count as one
+	// and their words as a yes's company.
+	var inPhrase uint64
+	for _, p := range yesPhrases {
+		if at := m.seqAt(p...); at >= 0 && at+len(p) <= 64 {
+			strong++
+			inPhrase |= (1<<len(p) - 1) << at
+			if first < 0 || at < first {
+				first = at
+			}
+		}
+	}
 	all := true
 	for _, i := range m.content {
 		w := m.toks[i].w
 		switch {
+		case i < 64 && inPhrase&(1<<i) != 0:
 		case yesWords[w] || w == "lock" && m.at(i+1).w == "it" || w == "go" && (m.at(i+1).w == "ahead" || m.at(i+1).w == "for"):
 			strong++
-			if first < 0 {
+			if first < 0 || i < first {
 				first = i
 			}
 		case confirmWords[w], seeYou && whenWords[w], whyNot && (w == "why" || w == "not"):
@@ -421,8 +639,40 @@ func (m *message) confirm() bool {
 	if strong == 0 || m.question && len(m.content) > 1 {
 		return false
 	}
+	if all || m.framedYes() {
+		return true
+	}
 	// "Yes. My husband will be home to let you in.": a yes, and a note for the business.
-	return all || first >= 0 && m.clauseUnderstood(first, confirmWords) && m.clauseYes(first)
+	return first >= 0 && m.clauseUnderstood(first, confirmWords) && m.clauseYes(first)
+}
+
+// framedYes is a message that opens or closes with a yes and says nothing against it:
+// "YES finally someone can come", "Got your text, we'll be home 👍". A question, a
+// caveat, a negation, a day or time, a request or hesitation leaves it to the other
+// intents or to a person.
+func (m *message) framedYes() bool {
+	if len(m.content) < 2 || m.question || m.hasWhen() {
+		return false
+	}
+	first, lastAt := m.toks[m.content[0]], m.content[len(m.content)-1]
+	switch {
+	case framingYes[first.w]:
+	case framingYes[m.toks[lastAt].w] && !m.within(lastAt-2, 2, askings):
+		// "we'll be home 👍"; not "my dog will be home is that ok"
+	default:
+		return false
+	}
+	for i, t := range m.toks {
+		switch {
+		case caveats[t.w] || yesBlockers[t.w] && !(t.w == "stop" && m.visitStop(i)):
+			return false
+		case negations[t.w] && !(t.w == "no" && (m.at(i+1).w == "problem" || m.at(i+1).w == "worries")):
+			return false
+		case t.w == "you" && (requests[m.at(i-1).w] || requests[m.at(i+1).w]):
+			return false // "ok can you come earlier"
+		}
+	}
+	return true
 }
 
 // clauseYes says the clause of token i is only a yes and its company, nothing else.
@@ -457,13 +707,16 @@ func (m *message) more() bool {
 	found := false
 	for i, t := range m.toks {
 		switch t.w {
-		case "no", "none", "other", "next", "later", "more", "else", "neither", "busy", "besides", "except":
+		case "no", "none", "other", "next", "later", "more", "else", "neither", "busy", "besides", "except", "bad", "terrible", "awful":
 			found = true
 		case "not", "cant", "dont":
 			if m.within(i+1, 2, declined) {
 				found = true
 			}
 		}
+	}
+	if len(m.content) == 1 && m.toks[m.content[0]].raw == "n" {
+		return true // "N": no
 	}
 	return found && m.understood(moreWords)
 }

@@ -39,7 +39,7 @@ func normalise(body string) message {
 	if len(body) > maxReadLen {
 		body = body[:maxReadLen]
 	}
-	var m message
+	m := message{toks: make([]token, 0, min(48, len(body)/3+2))}
 	var cur []byte
 	curDigits, brk := false, false
 	emit := func(raw string) {
@@ -113,6 +113,9 @@ func normalise(body string) message {
 		case r == '#':
 			flush()
 			emit("number")
+		case r == '$':
+			flush()
+			emit("dollars") // "$150" is a price, not 1:50
 		default: // spaces, punctuation, other symbols and emoji
 			flush()
 		}
@@ -172,6 +175,9 @@ func (m *message) canonicalise() {
 			case prev.w == "after" && (t.w == "noon" || t.w == "lunch"):
 				*prev = token{raw: "afternoon", w: "afternoon", num: -1, hh: -1}
 				continue
+			case prev.raw == "o" && t.raw == "clock":
+				*prev = token{raw: "oclock", w: "oclock", num: -1, hh: -1, brk: prev.brk}
+				continue // "2 o clock"
 			case prev.raw == "any" && (t.raw == "time" || t.raw == "day"):
 				*prev = token{raw: "anytime", w: "anytime", num: -1, hh: -1}
 				continue
@@ -233,6 +239,12 @@ func canonicalToken(raw string) token {
 			}
 		}
 	}
+	if !ok && len(raw) > 5 && strings.HasSuffix(raw, "ish") {
+		// "noonish", "morningish": the time it rounds
+		if c, found := canon[raw[:len(raw)-3]]; found && whenWords[c] {
+			w, ok = c, true
+		}
+	}
 	if ok {
 		t.w = w
 	}
@@ -288,6 +300,9 @@ func (m *message) at(i int) token {
 
 // within reports whether one of the n tokens from i has a canonical word in set.
 func (m *message) within(i, n int, set map[string]bool) bool {
+	if i < 0 {
+		n, i = n+i, 0
+	}
 	for j := i; j < i+n && j < len(m.toks); j++ {
 		if set[m.toks[j].w] {
 			return true
@@ -323,7 +338,10 @@ func (m *message) hasWord(w string) bool {
 }
 
 // seq reports whether the canonical words ws occur in a row.
-func (m *message) seq(ws ...string) bool {
+func (m *message) seq(ws ...string) bool { return m.seqAt(ws...) >= 0 }
+
+// seqAt is the index where the canonical (or raw) words ws first occur in a row, or -1.
+func (m *message) seqAt(ws ...string) int {
 	for i := 0; i+len(ws) <= len(m.toks); i++ {
 		ok := true
 		for j, w := range ws {
@@ -333,10 +351,10 @@ func (m *message) seq(ws ...string) bool {
 			}
 		}
 		if ok {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // contentWords is the canonical content, for matching whole messages.
@@ -375,13 +393,7 @@ func (m *message) clauseUnderstood(i int, set map[string]bool) bool {
 	if m.question || i < 0 || i >= len(m.toks) {
 		return false
 	}
-	lo, hi := i, i+1
-	for lo > 0 && !m.toks[lo].brk {
-		lo--
-	}
-	for hi < len(m.toks) && !m.toks[hi].brk {
-		hi++
-	}
+	clause, lo, hi := m.clauseOf(i)
 	if lo == 0 && hi == len(m.toks) {
 		return false
 	}
@@ -390,13 +402,25 @@ func (m *message) clauseUnderstood(i int, set map[string]bool) bool {
 			return false // "yes. but can mike come instead": for a person
 		}
 	}
-	clause := message{toks: m.toks[lo:hi]}
+	return clause.mostlyUnderstood(set)
+}
+
+// clauseOf is the clause holding token i, [lo, hi) of the message's tokens, as a message.
+func (m *message) clauseOf(i int) (clause message, lo, hi int) {
+	lo, hi = i, i+1
+	for lo > 0 && !m.toks[lo].brk {
+		lo--
+	}
+	for hi < len(m.toks) && !m.toks[hi].brk {
+		hi++
+	}
+	clause = message{toks: m.toks[lo:hi], question: m.question}
 	for j, t := range clause.toks {
 		if !filler[t.w] {
 			clause.content = append(clause.content, j)
 		}
 	}
-	return clause.mostlyUnderstood(set)
+	return clause, lo, hi
 }
 
 // known counts the content words in set (numbers, times and dates included) and the others.

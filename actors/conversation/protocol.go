@@ -142,6 +142,12 @@ func Read(body string, th Thread, loc *time.Location, now time.Time) Reply {
 	if n := m.pick(th.Options, w, hasWindow, loc); n > 0 {
 		return Reply{Kind: ReplyPick, Option: n}
 	}
+	if n := m.clausePick(th.Options, loc, now); n > 0 {
+		return Reply{Kind: ReplyPick, Option: n}
+	}
+	if hasWindow && len(th.Options) > 0 && m.declines(th.Options, w, loc) {
+		return Reply{Kind: ReplyMore} // "I can't do tues or wed, what else ya got"
+	}
 	if m.confirm() {
 		return Reply{Kind: ReplyConfirm, OptIn: m.bareYes()}
 	}

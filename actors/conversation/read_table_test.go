@@ -94,6 +94,26 @@ func TestReadKeywordsAndForms(t *testing.T) {
 		{"not before 10", offered, "window"},
 		{"thursday after 3", booked, "reschedule"}, // a new time for the visit
 
+		// The general rules the unseen corpora taught: a stop clause ends it whatever
+		// follows; a negated stop word is no revocation; a price or a phone number is no
+		// time; a second clause does not spoil a stated choice.
+		{"STOP!! this is the 4th text today", offered, "opt_out"},
+		{"im not trying to unsubscribe, i just need other times", offered, "more"},
+		{"please don't stop texting me", threads["idle"], "unknown"},
+		{"Knock it off", threads["idle"], "opt_out"},
+		{"get me off this list", offered, "opt_out"},
+		{"stop sign on the corner, 2nd house", booked, "unknown"},
+		{"is it $150", offered, "unknown"},
+		{"1230 works", offered, "pick:2"},
+		{"the 2 o clock one", offered, "pick:3"},
+		{"Wednesday 2pm please, my shift ends at noon that day", offered, "pick:3"},
+		{"12:30 tomorrow. Can't cancel my morning meeting lol", offered, "pick:2"},
+		{"I can't do tues or wed, what else ya got", offered, "more"},
+		{"thursday between 10 and 2", offered, "window"},
+		{"ok I'll think about it", threads["held"], "unknown"},
+		{"Got your text, we'll be home 👍", booked, "confirm"},
+		{"ok u can text me again", threads["idle"], "opt_in"},
+
 		{"", offered, "unknown"},
 		{"   ", offered, "unknown"},
 		{"can you come earlier?", offered, "unknown"},

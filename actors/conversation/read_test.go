@@ -66,20 +66,24 @@ func label(r Reply) string {
 	return r.Kind.String()
 }
 
-// TestCorpus reads every labelled reply of testdata/replies.tsv and holds the reader to
-// the accuracy it promises: every opt-out and every opt-out false positive right, every
-// other intent at least 95 %. replies_holdout.tsv was written apart from the reader's
-// word lists, by other hands, as a check that it reads the language and not one file.
+// TestCorpus reads every labelled reply of the corpus files and holds the reader to the
+// accuracy it promises: every opt-out and every opt-out false positive right, every other
+// intent at least 95 %. replies.tsv grew with the reader; the others were written apart
+// from it, by other hands who never saw its word lists, and each was first run as an
+// unseen check (docs/MESSAGING.md keeps the scores of that first run) before its misses
+// taught the reader something general.
 func TestCorpus(t *testing.T) {
-	for _, file := range []string{"testdata/replies.tsv", "testdata/replies_holdout.tsv"} {
-		t.Run(file, func(t *testing.T) { testCorpus(t, file) })
+	total := 0
+	for _, file := range []string{"testdata/replies.tsv", "testdata/replies_holdout.tsv", "testdata/replies_probe.tsv", "testdata/replies_probe2.tsv"} {
+		t.Run(file, func(t *testing.T) { total += testCorpus(t, file) })
 	}
+	require.GreaterOrEqual(t, total, 1200, "the corpus has shrunk")
 }
 
-func testCorpus(t *testing.T, file string) {
+func testCorpus(t *testing.T, file string) int {
 	loc, now, threads := corpusFixture(t)
 	lines := readCorpus(t, file)
-	require.GreaterOrEqual(t, len(lines), 300)
+	require.GreaterOrEqual(t, len(lines), 150)
 	type score struct{ right, all int }
 	scores := map[string]*score{}
 	var wrong []string
@@ -123,4 +127,5 @@ func testCorpus(t *testing.T, file string) {
 		}
 		require.GreaterOrEqual(t, float64(s.right)/float64(s.all), min, "accuracy of %s", k)
 	}
+	return len(lines)
 }

@@ -116,6 +116,15 @@ func (m *message) window(loc *time.Location, now time.Time) (when, bool) {
 			}
 		case t.mo > 0:
 			days = append(days, dateOf(today, time.Month(t.mo), t.dd, loc))
+		case t.isNum() && t.num >= 1 && t.num <= 8 && prev.w == "in" && (m.at(i+1).w == "week" || m.at(i+1).w == "days"):
+			// "in 2 weeks": that week, Monday to Sunday; "in 3 days": that day
+			if m.at(i+1).w == "days" {
+				days = append(days, today.AddDate(0, 0, t.num))
+				continue
+			}
+			then := today.AddDate(0, 0, 7*t.num)
+			monday := then.AddDate(0, 0, -((int(then.Weekday()) + 6) % 7))
+			addSpan(monday, monday.AddDate(0, 0, 6))
 		case monthNums[t.w] > 0:
 			next := m.at(i + 1)
 			if (next.isNum() || next.w == "ordinal") && next.num >= 1 && next.num <= 31 {
@@ -325,7 +334,12 @@ func (m *message) timeAt(i int) (mins int, explicit, ok bool) {
 		if h > 23 {
 			return 0, false, false
 		}
-		if next.w == "am" || next.w == "pm" || next.w == "oclock" || timePreps[m.at(i-1).w] || dayWords[m.at(i-1).w] && n >= 1 && n <= 12 {
+		if m.at(i-1).w == "dollars" || next.w == "dollars" {
+			return 0, false, false
+		}
+		if next.w == "am" || next.w == "pm" || next.w == "oclock" || timePreps[m.at(i-1).w] || (dayWords[m.at(i-1).w] || namedDays[next.w] && !next.brk) && n >= 1 && n <= 12 ||
+			m.clockDigits(i) || m.approxTime(i) || m.rangeEnd(i) {
+			// "1230 works", "the 9 tmr", "afternoon like 3", "between 10 and 2"
 			return ampm(h, mi)
 		}
 		// the first of a range "1-3pm": read when the next number is a time
@@ -336,6 +350,35 @@ func (m *message) timeAt(i int) (mins int, explicit, ok bool) {
 		return ampm(t.num, 0) // "two pm"
 	}
 	return 0, false, false
+}
+
+// clockDigits says the number at i is a clock time written without its colon, said as a
+// choice or alone: "1230 works", "930?"; not a price ("for 120") or a phone number.
+func (m *message) clockDigits(i int) bool {
+	t, next := m.at(i), m.at(i+1)
+	if t.num < 100 || len(t.raw) < 3 || t.raw[0] == '0' || t.num%100 > 59 || t.num%5 != 0 || t.num/100 > 12 {
+		return false
+	}
+	return choosing[next.w] && !next.brk || len(m.content) == 1 && t.num%100 != 0
+}
+
+// approxTime says the number at i follows "like" after a day or a part of the day:
+// "tomorrow afternoon like 3".
+func (m *message) approxTime(i int) bool {
+	p := m.at(i - 2)
+	return m.at(i-1).raw == "like" && (dayWords[p.w] || partOfDay[p.w] != nil)
+}
+
+// rangeEnd says the number at i closes a range whose start is a time: "between 10 and 2",
+// "from 9 to 11".
+func (m *message) rangeEnd(i int) bool {
+	switch m.at(i - 1).w {
+	case "and", "to", "or", "through":
+	default:
+		return false
+	}
+	start := m.at(i - 2)
+	return start.hh >= 0 || start.isNum() && timePreps[m.at(i-3).w]
 }
 
 // inferHalf places a time given without AM or PM in the working day: 1 to 6 are

@@ -29,11 +29,11 @@ func canonOf(groups map[string][]string) map[string]string {
 // second look ("yesss", "stoppp", "nooo").
 var canon = canonOf(map[string][]string{
 	"yes":         {"y", "yuh", "yeah", "yea", "ya", "yep", "yup", "yah", "yas", "ye", "yeh", "yesh", "yessir", "yesir", "si", "sí", "aye", "affirmative", "yeap", "yeppers", "ys", "yse", "yess"},
-	"ok":          {"okay", "k", "kk", "okey", "okie", "oki", "okk", "okey-dokey", "okidoki", "okies", "oky", "ohk", "okayy"},
+	"ok":          {"okay", "k", "kk", "okey", "okie", "oki", "okk", "okey-dokey", "okidoki", "okies", "oky", "ohk", "okayy", "dokie", "dokey", "doke", "roger", "rgr"},
 	"sure":        {"surely", "certainly", "definitely", "def", "absolutely", "totally", "ofc", "course"},
 	"confirm":     {"confirmed", "confirming", "confirms", "confirmation", "comfirm", "confrim", "cofirm"},
 	"correct":     {"exactly", "right", "yessum"},
-	"good":        {"perfect", "great", "awesome", "excellent", "cool", "nice", "wonderful", "fantastic", "fab", "sweet", "bet", "deal", "fine", "alright", "allright", "aight", "gr8", "grt", "lovely", "super", "ideal", "gud", "goood", "kool", "perf", "prefect", "perfecto", "splendid", "brilliant", "dope"},
+	"good":        {"perfect", "great", "awesome", "excellent", "cool", "nice", "wonderful", "fantastic", "fab", "sweet", "nicely", "bet", "deal", "fine", "alright", "allright", "aight", "gr8", "grt", "lovely", "super", "ideal", "gud", "goood", "kool", "perf", "prefect", "perfecto", "splendid", "brilliant", "dope"},
 	"works":       {"work", "werks", "wrks", "workd", "worked"},
 	"sounds":      {"sound", "sounds", "sonds", "soundz"},
 	"no":          {"nope", "nah", "na", "nay", "negative", "noo", "nop", "naw", "nada"},
@@ -41,7 +41,7 @@ var canon = canonOf(map[string][]string{
 	"other":       {"others", "different", "another", "alternative", "alternatives", "diff", "else"},
 	"more":        {"moar", "mor"},
 	"please":      {"pls", "plz", "plez", "pleas", "plse", "pleasee", "plx", "pl", "pleez"},
-	"thanks":      {"thank", "thx", "ty", "tks", "thnx", "thanx", "tysm", "thnks", "thankyou", "thanku", "thks", "tx", "cheers", "appreciate", "appreciated"},
+	"thanks":      {"thank", "thx", "ty", "tks", "thnx", "thanx", "tysm", "thnks", "thankyou", "thanku", "thks", "tx", "cheers", "appreciate", "appreciated", "obliged", "thnk"},
 	"monday":      {"mon", "mondays", "mondy", "monady"},
 	"tuesday":     {"tue", "tues", "tuesdays", "tu", "teusday", "tusday", "tuseday", "tuesay"},
 	"wednesday":   {"wed", "weds", "wednesdays", "wensday", "wendsday", "wednsday", "wedensday", "wedn", "wednes", "wenesday", "wedsday", "wednessday"},
@@ -64,21 +64,29 @@ var canon = canonOf(map[string][]string{
 	"before":      {"b4", "befor", "bfore", "until", "till", "til", "untill", "bef", "befre"},
 	"between":     {"btwn", "betwen", "inbetween"},
 	"around":      {"about", "abt", "bout", "round", "roughly", "approx", "approximately", "ish"},
-	"stop":        {"stp", "stopp", "sotp", "stpo"},
+	"stop":        {"stp", "stopp", "sotp", "stpo", "discontinue", "cease", "halt"},
 	"unsubscribe": {"unsub", "unsubscribed", "unsuscribe", "unsubcribe", "unsubscibe"},
 	"cancel":      {"cancell", "cancle", "cancelled", "canceled", "canceling", "cancelling", "cancl", "cancelation", "cancellation", "cxl", "canel"},
 	"quit":        {"quitt"},
 	"send":        {"sending", "sent", "sends"},
-	"msgverb":     {"text", "texts", "texting", "txt", "txts", "txting", "texted", "message", "messages", "messaging", "msg", "msgs", "msging", "sms", "contact", "contacting", "contacted", "spamming", "bother", "bothering", "harass", "harassing", "harassment", "email", "emails", "notifications", "alerts", "reminders", "reminder", "textin", "texing", "textng"},
+	"msgverb":     {"text", "texts", "texting", "txt", "txts", "txting", "texted", "message", "messages", "messaging", "msg", "msgs", "msging", "sms", "contact", "contacting", "contacted", "spamming", "bother", "bothering", "harass", "harassing", "harassment", "bug", "bugging", "pester", "pestering", "hounding", "spammed", "messagin", "email", "emails", "notifications", "alerts", "reminders", "reminder", "textin", "texing", "textng"},
+	"spam":        {"scam", "scammer", "spammer", "scams", "spammy"},
 	"call":        {"calls", "calling", "phoning", "ringing"},
-	"reschedule":  {"resched", "reshedule", "rescedule", "rescheduel", "reschedual", "rebook", "reschedul", "reschedulle", "rescheduling", "rescheduled", "reskedule", "reshcedule"},
+	"reschedule":  {"resched", "reshedule", "rescedule", "rescheduel", "reschedual", "rebook", "reschedul", "reschedulle", "rescheduling", "rescheduled", "reskedule", "reshcedule", "resked", "reskd", "reshed"},
 	"move":        {"push", "change", "switch", "shift", "bump", "swap", "moving", "pushing", "changing", "shifting", "mve", "moved"},
 	"postpone":    {"delay", "postponed", "postpon"},
 	"appointment": {"appt", "apt", "appointmnt", "appoitment", "apointment", "appointement", "visit", "booking", "reservation", "appts", "appointments", "apptmt"},
 	"help":        {"hlp", "halp", "helpp"},
 	"info":        {"information", "infos"},
 	"option":      {"opt", "options", "choice", "choices", "selection", "slot", "slots", "opton", "optoin"},
-	"number":      {"num", "nr"},
+	"number":      {"num", "nr", "numero", "no."},
+	"one":         {"uno"},
+	"two":         {"dos"},
+	"three":       {"tres"},
+	"with":        {"w", "wit", "wth"},
+	"that":        {"thatll", "thatd"},
+	"available":   {"availability", "availabilities", "avail", "avial", "avalible", "availble", "availible"},
+	"noted":       {"received", "recieved", "rcvd", "recvd"},
 	"dont":        {"don", "dnt", "donot"},
 	"cant":        {"cannot", "cnt"},
 	"wont":        {"wouldnt"},
@@ -151,6 +159,32 @@ var messaging = set("msgverb", "call", "spam", "send")
 // messagingNoCall is messaging without calls: "don't call before 10" is not an opt-out.
 var messagingNoCall = set("msgverb", "spam")
 
+// listWords are the lists one is taken off: "remove me from your texting list".
+var listWords = set("list", "lists", "msgverb", "database", "contacts", "system", "number")
+
+// lists are what a number is taken off: "i want off this list".
+var lists = set("list", "lists", "database", "contacts")
+
+// intending may stand between a negation and what it negates: "not trying to stop".
+var intending = set("trying", "try", "going", "gonna", "mean", "meant", "wanting", "asking", "i", "im")
+
+// addressWords make "wrong number" a detail to correct: "the address you have is the
+// wrong number".
+var addressWords = set("address", "house", "street", "unit", "apt", "apartment", "suite", "gate", "code", "door", "zip", "st", "ave", "rd")
+
+// againWords after messaging ask for it back: "you can text me again".
+var againWords = set("again", "anytime")
+
+// backWords and upWords make "sign me back up".
+var backWords = set("back")
+var upWords = set("up")
+
+// offVerbs take a number off a list: "take me off", "taken off", "get me off".
+var offVerbs = set("take", "taken", "took", "get", "put", "remove", "removed", "me", "be")
+
+// stopNouns make "stop" a thing, not a request: "the stop sign on the corner".
+var stopNouns = set("sign", "signs", "light", "lights", "valve", "valves", "cock", "tap", "gap", "watch", "leak", "leaks", "bar")
+
 // numberWord is "number" in "wrong number", "remove my number".
 var numberWord = set("number", "phone", "cell", "info", "contact")
 
@@ -163,12 +197,21 @@ var stopVisit = set("by", "home", "back", "before", "at", "over", "in", "off", "
 var stopNegated = set("dont", "doesnt", "wont", "cant", "didnt", "never", "not", "to", "gonna", "will", "bus", "wouldnt", "couldnt",
 	"would", "could", "might", "ill", "can", "gotta", "must", "need", "may", "should", "gonna", "shall", "lets")
 
+// refusals before a day refuse it: "I can't do tues or wed".
+var refusals = set("cant", "not", "dont", "wont", "no", "never")
+
+// askings before a closing yes make it a question: "is that ok", "if thats ok".
+var askings = set("is", "are", "if")
+
 // negations turn "before 10" into "not before 10".
 var negations = set("not", "dont", "no", "never")
 
 // dayWords name days.
 var dayWords = set("today", "tonight", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 	"weekend", "week", "weekday")
+
+// namedDays name one day: "the 9 tmr".
+var namedDays = set("today", "tonight", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 // whenWords are the words of days and times.
 var whenWords = set("today", "tonight", "tomorrow", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
@@ -195,6 +238,16 @@ var helpPrefixes = []string{"whos texting", "who is texting", "who texted", "who
 
 // visitWords make a question about the visit, not about the texts: "how do i cancel".
 var visitWords = set("cancel", "reschedule", "move", "appointment", "postpone", "stop", "price", "cost", "pay", "charge", "fee")
+
+// cancelObjects are what a customer cancels with the business: "scrap the appointment".
+var cancelObjects = set("appointment", "it", "that", "this", "everything", "service", "job", "order", "request", "all")
+
+// ownObjects are the customer's own plans, cancelled to make room for the visit.
+var ownObjects = set("meeting", "meetings", "class", "plans", "plan", "shift", "call", "lunch", "dinner", "trip", "doctor",
+	"dentist", "work", "practice", "thing", "event", "date", "session")
+
+// determiners may stand between a verb and its object: "cancel my 2pm meeting".
+var determiners = set("my", "the", "our", "a", "an", "that", "this", "his", "her", "their", "other", "own")
 
 // cancelPolicy are the words of a question about cancelling, for a person to answer.
 var cancelPolicy = set("fee", "fees", "policy", "charge", "charged", "penalty", "if", "refund", "deposit")
@@ -235,6 +288,29 @@ var pickWords = set("option", "number", "take", "ill", "i", "will", "would", "li
 // yesWords are a yes on their own.
 var yesWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got")
 
+// yesPhrases are a yes in several words: "sounds like a plan", "10-4", "will do".
+var yesPhrases = [][]string{{"sounds", "like", "a", "plan"}, {"do", "it"}, {"10", "4"}, {"will", "do"}, {"no", "problem"}, {"no", "worries"},
+	{"count", "me", "in"}, {"im", "in"}, {"works", "for", "me"}}
+
+// framingYes are the yes words that open or close a confirmation ("works" and "good"
+// also close a decline: "none of them work").
+var framingYes = set("yes", "ok", "sure", "confirm", "correct", "book", "gotcha", "understood", "noted")
+
+// yesBlockers are hesitation or another request in a message around a yes: "ok let me
+// check with my wife", "ok I'll think about it".
+var yesBlockers = set("think", "maybe", "check", "ask", "if", "wait", "idk", "unsure", "hold", "cancel", "reschedule", "move",
+	"stop", "postpone", "later", "other", "more", "instead", "earlier", "sooner", "price", "cost", "how", "what", "why", "when",
+	"where", "which", "who", "let", "lets", "rather", "prefer", "else", "wrong", "none", "nothing", "neither", "bad")
+
+// requests before or after "you" ask the business for something: "can you", "could you".
+var requests = set("can", "could", "would", "will", "do", "did", "are", "if")
+
+// questionWords open a question.
+var questionWords = set("what", "how", "which", "why")
+
+// replyWords are about answering the texts: "what do I reply", "what do the numbers mean".
+var replyWords = set("reply", "respond", "answer", "mean", "means", "meaning", "supposed", "lost", "replying", "responding")
+
 // confirmWords may accompany a yes without changing it: "yes please book it", "sounds good
 // see you then", "ok that works for me".
 var confirmWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got",
@@ -245,13 +321,13 @@ var confirmWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works
 	"great", "absolutely", "definitely", "of", "course", "fine", "by", "and", "am", "are", "was", "would", "love", "like", "yesss",
 	"thank", "very", "so", "much", "appreciate", "it", "works", "work", "my", "our", "really", "totally", "100", "just", "yeah",
 	"do", "go", "for", "course", "affirmative", "indeed", "alrighty", "cool", "itll", "good", "works", "sure", "confirmed", "super",
-	"goodness", "have", "booked", "having", "coming", "come", "on", "wait", "waiting", "forward", "looking", "great", "job")
+	"goodness", "plan", "have", "booked", "having", "coming", "come", "on", "wait", "waiting", "forward", "looking", "great", "job")
 
 // declined follow "not"/"can't" in a decline: "not those", "can't do any of those".
 var declined = set("those", "these", "them", "that", "any", "good", "great", "ideal", "do", "make", "works", "none", "available", "free", "going", "gonna")
 
 // moreWords may accompany a decline or a request for other times.
-var moreWords = set("besides", "except", "apart", "send", "unavailable", "no", "none", "other", "next", "later", "more", "else", "neither", "busy", "of", "those", "these", "them",
+var moreWords = set("bad", "terrible", "awful", "nothing", "ya", "yall", "besides", "except", "apart", "send", "unavailable", "no", "none", "other", "next", "later", "more", "else", "neither", "busy", "of", "those", "these", "them",
 	"the", "times", "time", "works", "for", "me", "any", "anything", "do", "you", "have", "got", "something", "option", "what",
 	"about", "dates", "days", "day", "available", "openings", "opening", "good", "are", "that", "i", "cant", "can", "im", "not",
 	"then", "unfortunately", "will", "be", "there", "is", "it", "at", "all", "show", "give", "see", "open", "free", "choices",
@@ -285,7 +361,7 @@ var windowWords = set("how", "about", "what", "do", "you", "have", "anything", "
 
 // negationCarriers may stand between a negation and the messaging it refuses: "I do not
 // want to receive these messages", "don't ever text me", "please not send me message".
-var negationCarriers = set("want", "wish", "need", "like", "to", "receive", "get", "getting", "any", "these", "those", "your",
+var negationCarriers = set("longer", "want", "wish", "need", "like", "to", "receive", "get", "getting", "any", "these", "those", "your",
 	"more", "of", "the", "ever", "you", "me", "be", "being", "wanna", "this", "such", "again", "anymore", "further", "u")
 
 // helpContext may accompany HELP or INFO in a request for help: "HELP me understand this".
