@@ -871,7 +871,7 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 			if s.moving {
 				return e.texts.MoveOptions(visit.option(), "", options(f.offers))
 			}
-			return e.texts.Offer(options(f.offers))
+			return e.texts.Options(options(f.offers)) // not "Sorry we missed your call" again
 		})
 		return
 

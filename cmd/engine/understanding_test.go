@@ -113,6 +113,22 @@ func TestNaturalPickThenNaturalYesBooks(t *testing.T) {
 	require.False(t, e.state(customer).NeedsAttention)
 }
 
+func TestNoneOfThoseOffersLaterTimesWithoutTheMissedCallApology(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	e.missedCall(customer)
+	e.settle(customer)
+	first := e.last(customer)
+	require.Contains(t, first, "missed your call")
+
+	more := e.say("none of those work for me, anything later?")
+	require.NotContains(t, more, "missed your call", "the apology belongs to the first text only")
+	require.Contains(t, more, "Reply with a number")
+	require.NotContains(t, more, "8:30 AM", "later times, not the ones already declined")
+	require.Equal(t, 1.0, e.replies("more"))
+}
+
 func TestDayAndTimeWindowOffersTimesInsideIt(t *testing.T) {
 	t.Parallel()
 	e := newSMSEngine(t, clock.NewFake(monday0600))
