@@ -124,6 +124,9 @@ type Deps struct {
 	// Changed is told, after each committed step, that the tenant's conversations changed
 	// (the console's live pages); nil for none. It must not block.
 	Changed func(tenantID string)
+	// ConsoleURL is the console's base ("https://engine.example/console"): an owner alert
+	// links to the conversation's thread under it. Empty: alerts carry no link.
+	ConsoleURL string
 	// IdleTimeout passivates an idle conversation (default 2m).
 	IdleTimeout time.Duration
 	// CallTimeout bounds each call to the fulfillment actors (default 5s).
@@ -905,7 +908,7 @@ func (a *Actor) needsPerson(c actor.Context, e env, m *InboundSMS, in *Received)
 	}
 	if e.ep.OwnerPhone != "" && now.Sub(a.st.LastAlertAt) >= time.Hour {
 		a.st.LastAlertAt = now
-		alert := outgoing(m.EnvelopeKey, 1, "alert", e.texts.OwnerAlert(tenant.MaskPhone(a.phone), m.Body), time.Time{})
+		alert := outgoing(m.EnvelopeKey, 1, "alert", e.texts.OwnerAlert(tenant.MaskPhone(a.phone), m.Body, a.threadLink()), time.Time{})
 		alert.To = e.ep.OwnerPhone
 		out = append(out, alert)
 	}
@@ -1094,3 +1097,12 @@ func (a *Actor) releaseHold(c actor.Context, e env, m *InboundSMS, in *Received)
 
 // logID names the conversation in logs without the customer's full number (no PII in logs).
 func (a *Actor) logID() string { return a.endpoint + "/" + tenant.MaskPhone(a.phone) }
+
+// threadLink is the console's page of this conversation, for an owner alert; "" with no
+// console.
+func (a *Actor) threadLink() string {
+	if a.deps.ConsoleURL == "" || a.st.ID == uuid.Nil {
+		return ""
+	}
+	return a.deps.ConsoleURL + "/conversations/" + a.st.ID.String()
+}

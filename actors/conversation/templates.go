@@ -232,14 +232,19 @@ func (t Texts) NotCancelled(visit Option) string {
 // alertQuoteRunes bounds how much of the customer's message an owner alert quotes.
 const alertQuoteRunes = 120
 
-// OwnerAlert tells the business a customer needs a person: who (masked) and what they
-// wrote (cut to alertQuoteRunes, on one line).
-func (t Texts) OwnerAlert(maskedPhone, body string) string {
+// OwnerAlert tells the business a customer needs a person: who (masked), what they
+// wrote (cut to alertQuoteRunes, on one line) and, when there is a console, the link to
+// the conversation.
+func (t Texts) OwnerAlert(maskedPhone, body, link string) string {
 	q := strings.Join(strings.Fields(strings.ToValidUTF8(body, "?")), " ")
 	if r := []rune(q); len(r) > alertQuoteRunes {
 		q = string(r[:alertQuoteRunes]) + "..."
 	}
-	return t.render("{{business}}: a customer at {{phone}} needs a person. They wrote: \"{{quote}}\"", map[string]string{"phone": maskedPhone, "quote": q})
+	text := t.render("{{business}}: a customer at {{phone}} needs a person. They wrote: \"{{quote}}\"", map[string]string{"phone": maskedPhone, "quote": q})
+	if link != "" {
+		text += " Answer: " + link
+	}
+	return text
 }
 
 func (t Texts) slotValues(o Option) map[string]string {

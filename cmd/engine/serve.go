@@ -221,7 +221,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}, convStore, sender, clk, m, log)
 	dir.Register(conversation.Kind, conversation.Props(&conversation.Deps{
 		Store: convStore, Bookings: bookings, Outbox: outbox, Catalog: catalog, Clock: clk,
-		Metrics: m, Log: log, Directory: dir, Events: events, Changed: live.Publish,
+		Metrics: m, Log: log, Directory: dir, Events: events, Changed: live.Publish, ConsoleURL: cfg.PublicURL + "/console",
 	}))
 	intake := receipts{Conversations: convStore, events: events}
 	disp := dispatcher{dir: dir, intake: intake, log: log}

@@ -273,6 +273,8 @@ func TestUnknownMessageReachesTheOwnerOnce(t *testing.T) {
 	require.Contains(t, alerts[0], "+1512***0199")
 	require.NotContains(t, alerts[0], customer, "the customer's number is masked")
 	require.True(t, e.state(customer).NeedsAttention)
+	require.True(t, strings.HasSuffix(alerts[0], "/console/conversations/"+e.state(customer).ID.String()),
+		"the alert links to the thread: %q", alerts[0])
 
 	// A second message inside the hour: kept, but neither a second alert nor a second ack.
 	require.Empty(t, e.say("my basement is flooding!!"))
