@@ -54,6 +54,7 @@ run: build db $(SECRET_FILE) ## build and start the engine with the demo tenant 
 	trap 'kill -TERM $$pid 2>/dev/null; wait $$pid' INT TERM EXIT; \
 	for i in $$(seq 1 100); do curl -fsS "http://$$ENGINE_ADDR/readyz" >/dev/null 2>&1 && break; kill -0 $$pid 2>/dev/null || exit 1; sleep 0.1; done; \
 	$(BIN)/engine apply -f examples/acme-plumbing.yaml --server "http://$$ENGINE_ADDR" || exit 1; \
+	$(BIN)/engine invite --tenant acme-plumbing --email owner@acme-plumbing.example --name "Acme owner" --server "http://$$ENGINE_ADDR" || exit 1; \
 	echo "engine: ready on http://$$ENGINE_ADDR — try: curl -H 'Authorization: Bearer $$ADMIN_TOKEN' http://$$ENGINE_ADDR/admin/v1/tenants/acme-plumbing"; \
 	wait $$pid
 

@@ -11,8 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
+	"ringback/actors/resource"
 	"ringback/persistence"
 	"ringback/tenant"
 )
@@ -162,6 +164,8 @@ func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
 // Appointments lists a tenant's appointments with their sync state.
 type Appointments interface {
 	Appointments(ctx context.Context, tenantID string, from, to time.Time) ([]persistence.AppointmentView, error)
+	// Appointment is one of the tenant's appointments (resource.ErrNotFound for another's).
+	Appointment(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
 }
 
 // listAppointments answers a tenant's appointments starting in [from, to) (default: the

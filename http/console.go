@@ -88,6 +88,7 @@ func (s *Server) routeConsole() {
 	authed.HandleFunc("/events", s.consoleEvents).Methods(http.MethodGet)
 	authed.HandleFunc("/conversations/{id}", s.consoleThread).Methods(http.MethodGet)
 	authed.HandleFunc("/conversations/{id}/{action:reply|take-over|hand-back|resolve|reopen}", s.consoleThreadPost).Methods(http.MethodPost)
+	s.routeConsoleAppointments(authed)
 }
 
 func staticHandler(h http.Handler) http.Handler {
@@ -394,7 +395,7 @@ func (s *Server) consoleInbox(w http.ResponseWriter, r *http.Request, u consoleU
 	loc := s.zoneOf(r.Context(), u.TenantID)
 	views := make([]inboxRowView, len(rows))
 	for i, row := range rows {
-		views[i] = inboxRowView{InboxRow: row, Initials: initials(row.Phone), When: when(row.UpdatedAt, loc), UpdatedISO: row.UpdatedAt.UTC().Format(time.RFC3339)}
+		views[i] = inboxRowView{InboxRow: row, Initials: initials(row.Phone), When: when(row.UpdatedAt, s.cfg.Now(), loc), UpdatedISO: row.UpdatedAt.UTC().Format(time.RFC3339)}
 	}
 	data := s.chrome(r.Context(), u, "Inbox", "inbox")
 	data["Rows"] = views
@@ -418,9 +419,9 @@ func initials(phone string) string {
 	return phone[len(phone)-2:]
 }
 
-func when(t time.Time, loc *time.Location) string {
+func when(t, now time.Time, loc *time.Location) string {
 	l := t.In(loc)
-	if now := time.Now().In(loc); l.YearDay() == now.YearDay() && l.Year() == now.Year() {
+	if now := now.In(loc); l.YearDay() == now.YearDay() && l.Year() == now.Year() {
 		return l.Format("3:04 PM")
 	}
 	return l.Format("Mon Jan 2, 3:04 PM")
@@ -469,7 +470,7 @@ func (s *Server) consoleThread(w http.ResponseWriter, r *http.Request) {
 	loc := s.zoneOf(r.Context(), u.TenantID)
 	msgs := make([]messageView, len(t.Messages))
 	for i, m := range t.Messages {
-		v := messageView{Class: m.Direction, Body: m.Body, When: when(m.At, loc), ISO: m.At.UTC().Format(time.RFC3339), Status: m.Status}
+		v := messageView{Class: m.Direction, Body: m.Body, When: when(m.At, s.cfg.Now(), loc), ISO: m.At.UTC().Format(time.RFC3339), Status: m.Status}
 		switch {
 		case m.Direction == "in":
 			v.Who = "Customer"
@@ -506,7 +507,7 @@ func (s *Server) consoleThread(w http.ResponseWriter, r *http.Request) {
 	}
 	if cfg != nil {
 		for _, ep := range cfg.Endpoints {
-			if ep.Number == t.Endpoint && ep.QuietHours != nil && conversation.InQuiet(conversation.PolicyFor(loc, ep, cfg.Policies), time.Now()) {
+			if ep.Number == t.Endpoint && ep.QuietHours != nil && conversation.InQuiet(conversation.PolicyFor(loc, ep, cfg.Policies), s.cfg.Now()) {
 				data["Quiet"] = ep.QuietHours.Start + "–" + ep.QuietHours.End
 			}
 		}

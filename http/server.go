@@ -43,6 +43,9 @@ type Config struct {
 	// MaxInFlight bounds the webhook and the booking API requests served at once, each
 	// (default 512); past it they are answered 503 with Retry-After.
 	MaxInFlight int
+	// Now is the engine's clock, for the console's "today" and open times (default
+	// time.Now).
+	Now func() time.Time
 }
 
 // Deps are the server's collaborators; cmd/engine plugs in the concrete types.
@@ -85,6 +88,9 @@ type Server struct {
 func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 512

@@ -480,6 +480,11 @@ func findAppointment(ctx context.Context, q querier, tenantID string, id uuid.UU
 	return appointmentOf(cl, id, reservation, status, version), nil
 }
 
+// Appointment is FindAppointment under the name the console's interface gives it.
+func (f *Fulfillment) Appointment(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error) {
+	return f.FindAppointment(ctx, tenantID, id)
+}
+
 // SyncState is the state of an appointment's sync to one connection (its newest job).
 type SyncState struct {
 	ConnectionID string `json:"connection_id"`

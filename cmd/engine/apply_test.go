@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -48,4 +50,34 @@ func TestApplyCommand(t *testing.T) {
 	require.Error(t, err)
 	var ue usageError
 	require.ErrorAs(t, run(context.Background(), []string{"apply"}, getenv, &bytes.Buffer{}, &bytes.Buffer{}), &ue, "apply without -f is a usage error")
+}
+
+// TestInviteCommand: `engine invite` prints a sign-in link that opens the invite page
+// once; an unknown tenant fails with the server's reason and nothing is created.
+func TestInviteCommand(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine(t)
+	e.apply(plumber)
+	getenv := env(map[string]string{"ADMIN_TOKEN": adminToken})
+	invite := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"invite", "--server", e.srv.URL}, args...), getenv, &out, &out)
+		return out.String(), err
+	}
+	out, err := invite("--tenant", "acme", "--email", "owner@acme.example")
+	require.NoError(t, err)
+	path := regexp.MustCompile(`/console/invite/\S+`).FindString(out)
+	require.NotEmpty(t, path, out)
+	require.Contains(t, out, "http://ringback.test/console/invite/", "under the engine's PUBLIC_URL")
+	resp, err := http.Get(e.srv.URL + path)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the printed link opens the invite")
+
+	_, err = invite("--tenant", "nope", "--email", "owner@acme.example")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "404")
+	var ue usageError
+	_, err = invite("--tenant", "acme")
+	require.ErrorAs(t, err, &ue, "invite without --email is a usage error")
 }

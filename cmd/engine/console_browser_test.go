@@ -123,6 +123,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	e.settle(customer)
 	require.Contains(t, e.last(customer), "1) ")
 
+	// The customer books; the week's appointments show the visit, with its actions.
+	e.sms(customer, "1")
+	e.settle(customer)
+	e.sms(customer, "yes")
+	e.settle(customer)
+	require.Contains(t, e.last(customer), "You're booked")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/console/appointments?from=2030-01-07"),
+		chromedp.WaitVisible(`li.appt`),
+	))
+	what, err := chromedp.Run(ctx, chromedp.Text(`li.appt .what`))
+	require.NoError(t, err)
+	require.Contains(t, what, customer)
+	require.Contains(t, what, "Booked")
+	shoot(t, ctx, "appointments")
+
 	// The phone viewport: the thread and the inbox fit 390 px without sideways scrolling.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
@@ -145,6 +161,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, width, 390)
 	shoot(t, ctx, "inbox-phone")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/console/appointments?from=2030-01-07"),
+		chromedp.WaitVisible(`li.appt`),
+	))
+	width, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	require.NoError(t, err)
+	require.LessOrEqual(t, width, 390)
+	shoot(t, ctx, "appointments-phone")
 
 	// An opted-out customer: the reply box is disabled, with the reason.
 	e.sms(customer, "STOP")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"ringback/vendors/google"
 	"ringback/clock"
 )
 
@@ -203,4 +206,91 @@ func TestConsoleSignInIsRateLimitedAndSignOutEndsTheSession(t *testing.T) {
 	require.Equal(t, "/console/", loc)
 	_, page = signed.get("/console/")
 	require.Contains(t, page, "Sign in to Ringback", "the session is gone")
+}
+
+var firstSlot = regexp.MustCompile(`name="starts_at" value="([^"]+)"`)
+
+// TestConsoleAppointmentsMoveAndCancelThroughTheResourceActors: the week's page shows a
+// booked visit with its quote and sync state, a paused vendor with a resume button; a
+// reschedule from the console moves the visit and the calendars follow, a cancel cancels
+// it everywhere; nothing changes without the CSRF token or for another tenant's user.
+func TestConsoleAppointmentsMoveAndCancelThroughTheResourceActors(t *testing.T) {
+	t.Parallel()
+	e := newSMSSyncEngine(t, clock.NewFake(monday0600))
+	for _, tok := range e.jobber.OAuth().ValidRefreshTokens() {
+		e.jobber.OAuth().Revoke(tok)
+	}
+	e.jobber.OAuth().ExpireAccessTokens()
+	e.missedCall(customer)
+	e.settle(customer)
+	e.say("2")
+	require.Contains(t, e.say("yes"), "You're booked")
+	apptID := e.state(customer).AppointmentID.String()
+	e.syncSettle()
+
+	b := signIn(t, e.smsEngine, "acme", "dana@acme.example")
+	status, page := b.get("/console/appointments?from=2030-01-07")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Monday, January 7")
+	require.Contains(t, page, "8:00 AM–")
+	require.Contains(t, page, customer)
+	require.Contains(t, page, "Google Calendar: in sync")
+	require.Contains(t, page, "Jobber: waiting", "kept for when Jobber is reconnected")
+	require.Contains(t, page, "Jobber refused the saved sign-in", "the parked connection says why")
+	require.Contains(t, page, `action="/console/connections/acme-jobber/resume"`)
+	status, _ = b.get("/console/appointments?from=next-week")
+	require.Equal(t, http.StatusBadRequest, status)
+
+	// Reschedule: the page offers Mike's open times; without the token nothing moves.
+	status, rp := b.get("/console/appointments/" + apptID + "/reschedule")
+	require.Equal(t, http.StatusOK, status)
+	m := firstSlot.FindStringSubmatch(rp)
+	require.NotNil(t, m, "open times are offered: %s", rp)
+	target, err := time.Parse(time.RFC3339, m[1])
+	require.NoError(t, err)
+	require.False(t, target.Equal(at("08:00")), "not the time it already has")
+	form := url.Values{"starts_at": {m[1]}, "key": {"7d2b9a4e-3c1f-4e8a-9b6d-2f5e8c7a1b30"}}
+	status, _, _ = b.post("/console/appointments/"+apptID+"/reschedule", form)
+	require.Equal(t, http.StatusForbidden, status)
+	form.Set("csrf", csrfOf(t, rp))
+	status, loc, _ := b.post("/console/appointments/"+apptID+"/reschedule", form)
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Contains(t, loc, "done=reschedule")
+	var start time.Time
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT c.starts_at FROM fulfillment.appointments a
+		JOIN fulfillment.claims c ON c.id = a.claim_id WHERE a.id = $1`, apptID).Scan(&start))
+	require.True(t, start.Equal(target), "moved to %s, want %s", start, target)
+	e.syncSettle()
+	ev, _ := e.google.Event(mikeCalendar, google.EventID(e.state(customer).AppointmentID))
+	require.Equal(t, target.UTC().Format(time.RFC3339), mustRFC3339(t, ev.Start.DateTime), "Google follows the move")
+
+	// Another tenant's user finds no such appointment and cannot cancel it.
+	other := strings.Replace(strings.Replace(plumber, "id: acme", "id: bravo", 1), "+15125550100", "+15125550177", 1)
+	e.apply(other)
+	b2 := signIn(t, e.smsEngine, "bravo", "sam@bravo.example")
+	status, _ = b2.get("/console/appointments/" + apptID + "/reschedule")
+	require.Equal(t, http.StatusNotFound, status)
+	_, p2 := b2.get("/console/appointments?from=2030-01-07")
+	status, _, _ = b2.post("/console/appointments/"+apptID+"/cancel", url.Values{"csrf": {csrfOf(t, p2)}})
+	require.Equal(t, http.StatusNotFound, status)
+	require.Equal(t, "booked", e.appointmentStatus(apptID))
+
+	// Cancel: the visit is cancelled and Google's event follows.
+	_, page = b.get("/console/appointments?from=2030-01-07")
+	status, _, _ = b.post("/console/appointments/"+apptID+"/cancel", url.Values{"csrf": {csrfOf(t, page)}})
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "cancelled", e.appointmentStatus(apptID))
+	e.syncSettle()
+	ev, _ = e.google.Event(mikeCalendar, google.EventID(e.state(customer).AppointmentID))
+	require.Equal(t, "cancelled", ev.Status)
+	_, page = b.get("/console/appointments?from=" + target.In(mustZone("America/Chicago")).Format("2006-01-02"))
+	require.Contains(t, page, "Cancelled")
+	require.NotContains(t, page, "/cancel\"", "a cancelled visit offers no cancel button")
+
+	// Resume the parked connection from the banner.
+	status, loc, _ = b.post("/console/connections/acme-jobber/resume", url.Values{"csrf": {csrfOf(t, page)}})
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Contains(t, loc, "done=resume")
+	status, _, _ = b.post("/console/connections/nope/resume", url.Values{"csrf": {csrfOf(t, page)}})
+	require.Equal(t, http.StatusNotFound, status)
 }

@@ -38,6 +38,8 @@ const usage = `usage:
   engine migrate                 apply the database migrations and exit
   engine apply -f FILE [--server URL]
                                  apply tenant configs (YAML or JSON, ---separated)
+  engine invite --tenant ID --email EMAIL [--name NAME] [--server URL]
+                                 create a console user and print the sign-in link
   engine simulate missed-call --from E164 --to E164
   engine simulate sms --from E164 --to E164 --body TEXT
 configuration comes from the environment; see README.md.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateOnly(ctx, cfg, log)
 	case "apply":
 		return apply(ctx, cfg, args, stdout)
+	case "invite":
+		return invite(ctx, cfg, args, stdout)
 	case "simulate":
 		return simulate(ctx, cfg, args, stdout)
 	case "help", "-h", "--help":

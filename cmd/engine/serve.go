@@ -227,7 +227,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	disp := dispatcher{dir: dir, intake: intake, log: log}
 
 	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
-		TwilioAuthToken: cfg.webhookToken(), JobberClientSecret: cfg.JobberClientSecret, MaxInFlight: cfg.MaxInFlight}, ringhttp.Deps{
+		TwilioAuthToken: cfg.webhookToken(), JobberClientSecret: cfg.JobberClientSecret, MaxInFlight: cfg.MaxInFlight, Now: clk.Now}, ringhttp.Deps{
 		Log:                  log,
 		Tenants:              tenants,
 		Listener:             configListener{catalog: catalog, bookings: bookings, conversations: convStore, sync: syncer},
