@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"ringback/vendors/google"
 	"ringback/clock"
+	"ringback/vendors/google"
 )
 
 // browser is a console user's HTTP client: a cookie jar, no redirects followed.
