@@ -51,6 +51,15 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 // invite, a missed call and a customer's question appear without a reload, a person's
 // reply reaches the fake Twilio and keeps the bot quiet, handing back lets it answer,
 // an opted-out customer's reply box is disabled, and the pages fit a phone.
+// hover moves the mouse to the middle of the first element sel matches.
+func hover(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(r => [r.x + r.width / 2, r.y + r.height / 2])(document.querySelector(`+"`"+sel+"`"+`).getBoundingClientRect())`))
+	require.NoError(t, err)
+	require.Len(t, at, 2)
+	require.NoError(t, chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1])))
+}
+
 func TestConsoleInABrowser(t *testing.T) {
 	t.Parallel()
 	e := newSMSEngine(t, clock.NewFake(monday0600))
@@ -90,6 +99,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(title, "(2) Inbox"), "the tab title carries the unread count: %q", title)
 	shoot(t, ctx, "inbox")
+
+	// While the pointer is over the list, a live change waits: no row moves under it.
+	rows := func() int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("a.row").length`))
+		require.NoError(t, err)
+		return n
+	}
+	require.Equal(t, 2, rows())
+	hover(t, ctx, `a.row`)
+	e.sms("+15125550143", "Do you service tankless heaters?")
+	e.settle("+15125550143")
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.pending === "1"`))
+	require.NoError(t, err)
+	require.Equal(t, 2, rows(), "the list holds still under the pointer")
+	hover(t, ctx, `h1`)
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("a.row").length === 3`))
+	require.NoError(t, err)
 
 	// Open the thread, reply: the fake Twilio receives it and the bot stays quiet.
 	// The inbox reorders itself live, so the row is found by its phone, not its place.

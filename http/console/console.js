@@ -25,6 +25,43 @@
     };
     box.addEventListener("input", show); show();
   }
+  // A region is busy while the pointer is over it, focus is in it or one of its
+  // confirmations is open: a live change waits, so nothing moves under a person's hand.
+  function busy(el) {
+    return el.matches(":hover") || el.contains(document.activeElement) || el.querySelector("details[open]");
+  }
+  var pending = false, inflight = false;
+  function refresh() {
+    var regions = document.querySelectorAll("[data-refresh]");
+    if (!regions.length || inflight) { pending = pending || inflight; return; }
+    pending = false; inflight = true;
+    fetch(location.href, { headers: { "X-Partial": "1" }, credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        inflight = false;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.querySelectorAll("[data-refresh]");
+        regions = document.querySelectorAll("[data-refresh]");
+        if (fresh.length !== regions.length) return;
+        regions.forEach(function (old, i) {
+          if (busy(old)) pending = true;
+          else old.replaceWith(fresh[i]);
+        });
+        document.title = doc.title || document.title;
+        if (pending) document.body.dataset.pending = "1"; // for the browser test, and for CSS
+        else delete document.body.dataset.pending;
+      }, function () { inflight = false; });
+  }
+  function later() {
+    if (!pending) return;
+    var regions = document.querySelectorAll("[data-refresh]");
+    for (var i = 0; i < regions.length; i++) if (busy(regions[i])) return;
+    refresh();
+  }
+  ["pointerout", "focusout"].forEach(function (ev) {
+    document.addEventListener(ev, function () { setTimeout(later, 0); });
+  });
+  document.addEventListener("toggle", function () { setTimeout(later, 0); }, true);
   if (window.EventSource && document.body.dataset.live) {
     var es = new EventSource(document.body.dataset.live);
     es.addEventListener("change", function (e) {
@@ -33,19 +70,7 @@
         var base = document.title.replace(/^\(\d+\) /, "");
         document.title = (d.unread > 0 ? "(" + d.unread + ") " : "") + base;
       }
-      // Only the regions marked data-refresh are swapped: never a form, so nothing a
-      // person is typing or clicking is taken from under them.
-      var regions = document.querySelectorAll("[data-refresh]");
-      if (!regions.length) return;
-      fetch(location.href, { headers: { "X-Partial": "1" }, credentials: "same-origin" })
-        .then(function (r) { return r.text(); })
-        .then(function (html) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
-          var fresh = doc.querySelectorAll("[data-refresh]");
-          if (fresh.length !== regions.length) return;
-          regions.forEach(function (old, i) { old.replaceWith(fresh[i]); });
-          document.title = doc.title || document.title;
-        });
+      refresh();
     });
   }
 })();
