@@ -39,6 +39,7 @@ type ConsoleStore interface {
 	CreateSession(ctx context.Context, userID uuid.UUID, ttl time.Duration) (token, csrf string, err error)
 	Session(ctx context.Context, token string) (persistence.User, string, error)
 	RevokeSession(ctx context.Context, token string) error
+	RevokeUserSessions(ctx context.Context, tenantID string, userID uuid.UUID) (int64, error)
 	Inbox(ctx context.Context, tenantID, filter string, after *persistence.InboxCursor, limit int) ([]persistence.InboxRow, *persistence.InboxCursor, error)
 	Unread(ctx context.Context, tenantID string) (unread, attention int, err error)
 	Thread(ctx context.Context, tenantID string, id uuid.UUID) (persistence.Thread, error)
@@ -562,4 +563,23 @@ func (s *Server) consoleThreadPost(w http.ResponseWriter, r *http.Request) {
 		s.deps.Live.Publish(u.TenantID)
 	}
 	http.Redirect(w, r, "/console/conversations/"+t.ID.String()+"?done="+action, http.StatusSeeOther)
+}
+
+// revokeConsoleSessions signs a user out everywhere: every session of theirs ends now.
+func (s *Server) revokeConsoleSessions(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(mux.Vars(r)["id"])
+	if err != nil {
+		writeError(w, r, s.deps.Log, invalidField("id", "must be a user id (a UUID)"))
+		return
+	}
+	n, err := s.deps.Console.RevokeUserSessions(r.Context(), mux.Vars(r)["tenant"], id)
+	if errors.Is(err, persistence.ErrNoUser) {
+		writeError(w, r, s.deps.Log, &statusError{status: http.StatusNotFound, slug: "not-found", detail: "the tenant has no such console user"})
+		return
+	}
+	if err != nil {
+		writeError(w, r, s.deps.Log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked_sessions": n})
 }

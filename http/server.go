@@ -121,6 +121,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	admin.HandleFunc("/endpoints/{number}", s.getEndpoint).Methods(http.MethodGet)
 	if deps.Console != nil {
 		admin.HandleFunc("/tenants/{tenant}/users", s.createConsoleUser).Methods(http.MethodPost)
+		admin.HandleFunc("/tenants/{tenant}/users/{id}/sessions", s.revokeConsoleSessions).Methods(http.MethodDelete)
 	}
 	s.routeConsole()
 	s.routeBooking()

@@ -138,10 +138,17 @@ func (s *Console) RevokeSession(ctx context.Context, tok string) error {
 	return err
 }
 
-// RevokeUserSessions ends every session of a user.
-func (s *Console) RevokeUserSessions(ctx context.Context, userID uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE console.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID)
-	return err
+// RevokeUserSessions ends every session of a user of tenantID, and reports how many
+// it ended; ErrNoUser when the tenant has no such user.
+func (s *Console) RevokeUserSessions(ctx context.Context, tenantID string, userID uuid.UUID) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `WITH u AS (SELECT id FROM console.users WHERE id = $2 AND tenant_id = $1),
+			r AS (UPDATE console.sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL RETURNING 1)
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN (SELECT count(*) FROM r) ELSE -1 END`, tenantID, userID).Scan(&n)
+	if err == nil && n < 0 {
+		return 0, ErrNoUser
+	}
+	return n, err
 }
 
 // Inbox filters.

@@ -294,3 +294,31 @@ func TestConsoleAppointmentsMoveAndCancelThroughTheResourceActors(t *testing.T) 
 	status, _, _ = b.post("/console/connections/nope/resume", url.Values{"csrf": {csrfOf(t, page)}})
 	require.Equal(t, http.StatusNotFound, status)
 }
+
+// TestConsoleSessionsAreRevocable: the admin API signs a user out everywhere; another
+// tenant's path or a made-up user is 404 and ends nothing.
+func TestConsoleSessionsAreRevocable(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	b := signIn(t, e, "acme", "dana@acme.example")
+	_, page := b.get("/console/")
+	require.Contains(t, page, "<h1>Inbox</h1>")
+	var id string
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT id::text FROM console.users WHERE email = 'dana@acme.example'`).Scan(&id))
+
+	other := strings.Replace(strings.Replace(plumber, "id: acme", "id: bravo", 1), "+15125550100", "+15125550177", 1)
+	e.apply(other)
+	r := e.do(http.MethodDelete, "/admin/v1/tenants/bravo/users/"+id+"/sessions", adminToken, nil)
+	require.Equal(t, http.StatusNotFound, r.status, "%s", r.body)
+	r = e.do(http.MethodDelete, "/admin/v1/tenants/acme/users/not-a-uuid/sessions", adminToken, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "%s", r.body)
+	_, page = b.get("/console/")
+	require.Contains(t, page, "<h1>Inbox</h1>", "still signed in")
+
+	r = e.do(http.MethodDelete, "/admin/v1/tenants/acme/users/"+id+"/sessions", adminToken, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.EqualValues(t, 1, r.json(t)["revoked_sessions"])
+	_, page = b.get("/console/")
+	require.Contains(t, page, "Sign in to Ringback", "the session ended")
+}
