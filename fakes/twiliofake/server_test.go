@@ -306,19 +306,31 @@ func TestSlowAnswerStillCreatesTheMessage(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status)
 	require.GreaterOrEqual(t, time.Since(start), delay)
 
-	// A client that gives up early has sent the message anyway.
+	// A client that gives up while the answer is held has sent the message anyway. It
+	// gives up once the message exists, not after a timer that could fire before the
+	// request reached the server (which hung this test under -race on a loaded machine).
 	srv.FailNext(1, twiliofake.Slow(time.Minute))
-	c := &http.Client{Timeout: 50 * time.Millisecond}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost,
+	ctx, giveUp := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
 		srv.URL()+"/2010-04-01/Accounts/"+accountSID+"/Messages.json", strings.NewReader(sms(customer).Encode()))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(accountSID, authToken)
-	_, err = c.Do(req)
-	require.Error(t, err)
-	msgs, err := srv.WaitForMessages(t.Context(), 2)
-	require.NoError(t, err)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	wait, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	msgs, err := srv.WaitForMessages(wait, 2)
+	require.NoError(t, err, "the message exists while its answer is held")
 	require.Len(t, msgs, 2)
+	giveUp()
+	require.Error(t, <-answered, "the client gave up before the answer")
 }
 
 // A Close during a held answer returns promptly rather than after the delay.
