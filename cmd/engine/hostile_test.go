@@ -947,7 +947,7 @@ func TestHostileAdminRoutesNeedTheToken(t *testing.T) {
 	} {
 		require.Contains(t, listed, want, "the walk finds every admin route")
 	}
-	values := map[string]string{"tenant": "acme", "number": business, "connection": "acme-google"}
+	values := map[string]string{"tenant": "acme", "number": business, "connection": "acme-google", "id": "6f1c1d2e-0000-4000-8000-000000000001"}
 	// Whatever the admin API would show of acme.
 	secrets := []string{"Acme Plumbing", "America/Chicago", "mike", "drain"}
 
