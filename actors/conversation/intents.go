@@ -48,7 +48,9 @@ func (m *message) optOut() bool {
 		}
 		switch t.w {
 		case "unsubscribe", "revoke", "stopall", "optout":
-			if !m.negatedBefore(i) { // not "im not trying to unsubscribe, i need other times"
+			// not "im not trying to unsubscribe, i need other times", nor "can I unsubscribe
+			// from the email invoices and just get texts": another channel's list
+			if !m.negatedBefore(i) && !m.withinClause(i+1, 5, otherChannels) {
 				return true
 			}
 		case "spam":
@@ -304,6 +306,14 @@ func (m *message) help() bool {
 	if first := m.content[0]; (m.toks[first].w == "help" || m.toks[first].w == "info") && m.at(first+1).brk {
 		return true
 	}
+	// Who is texting: "what company is this?", "May I ask what business this is?", "is
+	// this the plumber I called?"; not "is this going to be the same guy as last time?".
+	for i, t := range m.toks {
+		if (t.w == "what" || t.w == "which" || t.w == "who") && m.withinClause(i+1, 2, identityNouns) && m.withinClause(i+1, 4, thisWords) ||
+			t.w == "is" && m.at(i+1).w == "this" && (m.at(i+2).w == "the" || m.at(i+2).w == "a") && identityNouns[m.at(i+3).w] {
+			return true
+		}
+	}
 	// A question about what to answer or what the texts mean: "what do the numbers
 	// mean?", "what happens if I reply R or X?", "im lost, what do you need me to reply".
 	if m.has(questionWords) && m.has(replyWords) && !m.hasWhen() && !m.has(visitWords) {
@@ -345,9 +355,13 @@ func (m *message) cancel() bool {
 		switch t.w {
 		case "cancel", "scrap", "nix", "axe", "scratch":
 			// "please cancel", "scrap the appointment"; not "I can't cancel my morning
-			// meeting", "don't cancel", "cancel my 3pm meeting so I can be home".
-			if negations[m.at(i-1).w] || m.at(i-1).w == "cant" || m.at(i-1).w == "wont" || m.otherObject(i+1) {
+			// meeting", "don't cancel", "cancel my 3pm meeting so I can be home". A "no"
+			// that opens the message is an interjection: "no cancel that hold".
+			if negations[m.at(i-1).w] && !(i == 1 && m.at(0).w == "no") || m.at(i-1).w == "cant" || m.at(i-1).w == "wont" || m.otherObject(i+1) {
 				continue
+			}
+			if m.hasWord("instead") && m.hasWhen() {
+				return false // "cancel tuesday but can we do thursday instead": a move
 			}
 			if t.w == "cancel" && len(c) > 1 || m.withinClause(i+1, 3, cancelObjects) {
 				return true
@@ -370,6 +384,21 @@ func (m *message) cancel() bool {
 		}
 	}
 	return false
+}
+
+// politeCancel is CANCEL said with a courtesy ("pls cancel 🙏", "cancel please"): only
+// the word and politeness, once.
+func (m *message) politeCancel() bool {
+	if len(m.content) != 1 || m.toks[m.content[0]].raw != "cancel" {
+		return false
+	}
+	polite := false
+	for _, t := range m.toks {
+		if t.w == "please" || t.w == "thanks" {
+			polite = true
+		}
+	}
+	return polite
 }
 
 // onlyVisitDay says the message names at most one day and no time of day or range:
@@ -452,6 +481,11 @@ func (m *message) reschedule() bool {
 			if m.at(i+1).w == "up" {
 				return true
 			}
+		case "dont", "doesnt", "not", "no":
+			// "tuesday doesn't work anymore", "that day no longer works for me"
+			if m.withinClause(i+1, 2, worksWords) && (m.hasWhen() || m.has(anymoreWords)) {
+				return true
+			}
 		}
 	}
 	return false
@@ -474,7 +508,7 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 	for i, t := range m.toks {
 		prev, next := m.at(i-1), m.at(i+1)
 		switch {
-		case t.ord != 0 && (t.w != "first" || next.w != "thing"):
+		case t.ord != 0 && (t.w != "first" || next.w != "thing") && !(t.ord < 0 && timeNouns[next.w]):
 			// "the second one", "2nd works", "take the last"; not "the price first"
 			if pickAfterOrdinal[next.w] || pickBeforeOrdinal[prev.w] || next.w == "" && (len(m.content) <= 2 || prev.w == "") {
 				n := t.ord
@@ -494,13 +528,14 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 			if len(m.content) == 1 || optionWords[prev.w] {
 				note(1)
 			}
-		case t.isNum() && !m.timeBound(i) && prev.w != "not" && t.num != 0:
-			note(t.num) // "1 not 2": the 2 is not a choice
+		case t.isNum() && !m.timeBound(i) && prev.w != "not" && t.num != 0 && !m.withinClause(max(i-2, 0), 2, letGo):
+			note(t.num) // "1 not 2", "cancel the 9 and do 12:30 instead": the 2 and the 9 are not choices
 		}
 	}
 	if choices == 1 && choice >= 1 && m.clauseUnderstood(m.choiceAt(), pickWords) {
 		if choice > len(options) {
-			return 0
+			// Not an option's number: a time of one ("the 9", "the 1230 slot").
+			return m.clockPick(m.choiceAt(), options, loc)
 		}
 		return choice
 	}
@@ -530,6 +565,31 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 		return match
 	}
 	return 0
+}
+
+// clockPick reads the number at i, which is no option's number, as a time on the clock
+// ("can we do the 9 instead", "id like the 1230 slot") and returns the one option at that
+// time of day, morning or afternoon; 0 when none or several are.
+func (m *message) clockPick(i int, options []time.Time, loc *time.Location) int {
+	t := m.at(i)
+	h, mi := t.num, 0
+	if t.num >= 100 {
+		h, mi = t.num/100, t.num%100
+	}
+	if t.raw[0] == '0' || h < 1 || h > 12 || mi > 59 || mi%5 != 0 {
+		return 0
+	}
+	match := 0
+	for k, o := range options {
+		l := o.In(loc)
+		if l.Minute() == mi && (l.Hour() == h%12 || l.Hour() == h%12+12) {
+			if match != 0 {
+				return 0
+			}
+			match = k + 1
+		}
+	}
+	return match
 }
 
 // clausePick is pick for the first clause naming a day or time, read alone, when the
@@ -595,7 +655,7 @@ func (m *message) whenAt() int {
 // date, not an option number.
 func (m *message) timeBound(i int) bool {
 	prev, next := m.at(i-1), m.at(i+1)
-	return timePreps[prev.w] || dayWords[prev.w] || dayWords[next.w] && !next.brk || m.approxTime(i) || m.rangeEnd(i) || m.clockDigits(i) || next.w == "am" || next.w == "pm" || next.w == "oclock" || next.w == "ish" ||
+	return timePreps[prev.w] || m.nearTo(i) || dayWords[prev.w] || dayWords[next.w] && !next.brk || m.approxTime(i) || m.rangeEnd(i) || m.clockDigits(i) || next.w == "am" || next.w == "pm" || next.w == "oclock" || next.w == "ish" ||
 		monthNums[prev.w] > 0 || monthNums[next.w] > 0 || next.w == "minutes" || next.w == "hours" || next.w == "days" ||
 		next.w == "dollars" || prev.w == "dollars"
 }

@@ -116,6 +116,10 @@ func Read(body string, th Thread, loc *time.Location, now time.Time) Reply {
 	}
 	m := normalise(body)
 	switch {
+	case th.Booked && m.politeCancel():
+		// "please cancel" with a visit booked calls the visit off (after the one
+		// question); the bare word stays the carrier's opt-out.
+		return Reply{Kind: ReplyCancel}
 	case m.optOut():
 		return Reply{Kind: ReplyOptOut}
 	case m.optIn():

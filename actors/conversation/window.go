@@ -337,7 +337,7 @@ func (m *message) timeAt(i int) (mins int, explicit, ok bool) {
 		if m.at(i-1).w == "dollars" || next.w == "dollars" {
 			return 0, false, false
 		}
-		if next.w == "am" || next.w == "pm" || next.w == "oclock" || timePreps[m.at(i-1).w] || (dayWords[m.at(i-1).w] || namedDays[next.w] && !next.brk) && n >= 1 && n <= 12 ||
+		if next.w == "am" || next.w == "pm" || next.w == "oclock" || timePreps[m.at(i-1).w] || m.nearTo(i) || (dayWords[m.at(i-1).w] || namedDays[next.w] && !next.brk) && n >= 1 && n <= 12 ||
 			m.clockDigits(i) || m.approxTime(i) || m.rangeEnd(i) {
 			// "1230 works", "the 9 tmr", "afternoon like 3", "between 10 and 2"
 			return ampm(h, mi)
@@ -360,6 +360,12 @@ func (m *message) clockDigits(i int) bool {
 		return false
 	}
 	return choosing[next.w] && !next.brk || len(m.content) == 1 && t.num%100 != 0
+}
+
+// nearTo says the number at i follows "closer to", "close to" or "near to": "can he come
+// closer to 4".
+func (m *message) nearTo(i int) bool {
+	return m.at(i-1).w == "to" && nearWords[m.at(i-2).w]
 }
 
 // approxTime says the number at i follows "like" after a day or a part of the day:

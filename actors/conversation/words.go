@@ -200,6 +200,9 @@ var stopNegated = set("dont", "doesnt", "wont", "cant", "didnt", "never", "not",
 // refusals before a day refuse it: "I can't do tues or wed".
 var refusals = set("cant", "not", "dont", "wont", "no", "never")
 
+// letGo before a number let that option go: "cancel the 9 and do 12:30 instead".
+var letGo = set("cancel", "drop", "skip", "scratch")
+
 // askings before a closing yes make it a question: "is that ok", "if thats ok".
 var askings = set("is", "are", "if")
 
@@ -262,6 +265,22 @@ var moveObjects = set("it", "appointment", "that", "this", "time", "day", "date"
 // timeNouns follow "another"/"new" in a reschedule: "a different time", "another day".
 var timeNouns = set("time", "times", "day", "days", "date", "dates", "option", "week")
 
+// otherChannels are lists a customer may leave that are not our texts: "unsubscribe from
+// the email invoices".
+var otherChannels = set("email", "emails", "newsletter", "newsletters", "invoice", "invoices", "mail", "mailer")
+
+// worksWords and anymoreWords say a time no longer suits: "tuesday doesn't work anymore".
+var worksWords = set("work", "works", "longer")
+var anymoreWords = set("anymore", "longer")
+
+// identityNouns name who is texting, in "what company is this": help.
+var identityNouns = set("company", "business", "place", "outfit", "shop", "plumber", "plumbers", "plumbing", "electrician",
+	"hvac", "cleaner", "cleaners", "cleaning", "service", "services", "store", "firm", "contractor", "number")
+var thisWords = set("this", "you", "u")
+
+// nearWords before "to" make the number after it a time: "closer to 4".
+var nearWords = set("closer", "close", "near", "nearer")
+
 // optionWords may come before "one" when it is the option number: "option one".
 var optionWords = set("option", "number", "take", "pick", "choose", "want", "do", "go", "like", "book")
 
@@ -290,7 +309,8 @@ var yesWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works", "
 
 // yesPhrases are a yes in several words: "sounds like a plan", "10-4", "will do".
 var yesPhrases = [][]string{{"sounds", "like", "a", "plan"}, {"do", "it"}, {"10", "4"}, {"will", "do"}, {"no", "problem"}, {"no", "worries"},
-	{"count", "me", "in"}, {"im", "in"}, {"works", "for", "me"}}
+	{"count", "me", "in"}, {"im", "in"}, {"works", "for", "me"},
+	{"dont", "cancel"}, {"still", "on"}, {"were", "on"}, {"still", "good"}}
 
 // framingYes are the yes words that open or close a confirmation ("works" and "good"
 // also close a decline: "none of them work").
@@ -313,7 +333,7 @@ var replyWords = set("reply", "respond", "answer", "mean", "means", "meaning", "
 
 // confirmWords may accompany a yes without changing it: "yes please book it", "sounds good
 // see you then", "ok that works for me".
-var confirmWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got",
+var confirmWords = set("were", "still", "yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got",
 	"msgverb", "why", "please", "thanks", "that", "it", "sounds", "for", "me", "us", "i", "im", "ill", "we", "will", "be", "there",
 	"see", "you", "then", "lets", "do", "go", "book", "looks", "look", "to", "all", "set", "with", "is", "its", "thats", "thing",
 	"the", "appointment", "time", "much", "got", "gotcha", "understood", "noted", "ready", "too", "a", "ahead", "on", "one",
@@ -339,7 +359,7 @@ var moreWords = set("bad", "terrible", "awful", "nothing", "ya", "yall", "beside
 	"about", "also", "ones", "spots", "spot", "until", "these", "am", "was", "sure", "if", "or", "to", "and", "thank")
 
 // windowWords may accompany a day or time window.
-var windowWords = set("how", "about", "what", "do", "you", "have", "anything", "any", "something", "available", "open", "free",
+var windowWords = set("closer", "close", "near", "nearer", "how", "about", "what", "do", "you", "have", "anything", "any", "something", "available", "open", "free",
 	"can", "could", "would", "we", "i", "me", "come", "stop", "by", "over", "make", "it", "is", "are", "there", "works", "better",
 	"best", "good", "fine", "ok", "prefer", "like", "rather", "instead", "sometime", "some", "time", "times", "option",
 	"appointment", "on", "in", "the", "a", "at", "this", "next", "dont", "not", "before", "after", "between", "around", "and",
