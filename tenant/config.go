@@ -89,6 +89,13 @@ type Policies struct {
 	AutoReplyCooldown  Duration `json:"auto_reply_cooldown"`           // default 24h; may be 0
 	CalendarRefresh    Duration `json:"calendar_refresh,omitzero"`     // default 1m
 	CalendarStaleAfter Duration `json:"calendar_stale_after,omitzero"` // default 15m
+	// Reminders are the offsets before a visit at which the customer is reminded;
+	// default [24h, 2h]; an empty list sends none. Whole days are read on the local
+	// calendar (the day before at the same time), anything else on the clock.
+	Reminders []Duration `json:"reminders"`
+	// UnconfirmedAfter is how long before the visit a reminded customer's answer is expected;
+	// unanswered by then, the visit is listed unconfirmed and the owner told (default 4h).
+	UnconfirmedAfter Duration `json:"unconfirmed_after,omitzero"`
 }
 
 // DefaultPolicies are the values a tenant gets for policies it leaves out.
@@ -101,6 +108,8 @@ var DefaultPolicies = Policies{
 	AutoReplyCooldown:  Duration(24 * time.Hour),
 	CalendarRefresh:    Duration(time.Minute),
 	CalendarStaleAfter: Duration(15 * time.Minute),
+	Reminders:          []Duration{Duration(24 * time.Hour), Duration(2 * time.Hour)},
+	UnconfirmedAfter:   Duration(4 * time.Hour),
 }
 
 // Templates are the SMS texts the engine sends; empty ones take the defaults of

@@ -325,7 +325,14 @@ func TestDurationThroughParse(t *testing.T) {
 	out, err := json.Marshal(c.Policies)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"hold_ttl": "1h30m", "slot_step": "1h30m", "horizon": "14d", "min_notice": "2h",
-		"offer_count": 3, "auto_reply_cooldown": "1d", "calendar_refresh": "1m", "calendar_stale_after": "15m"}`, string(out))
+		"offer_count": 3, "auto_reply_cooldown": "1d", "calendar_refresh": "1m", "calendar_stale_after": "15m",
+		"reminders": ["1d", "2h"], "unconfirmed_after": "4h"}`, string(out))
+
+	// An empty list is no reminders, not the default.
+	c, err = Parse([]byte("policies: {reminders: []}\n"))
+	require.NoError(t, err)
+	require.NotNil(t, c.Policies.Reminders)
+	require.Empty(t, c.Policies.Reminders)
 }
 
 func TestExplicitZeroPoliciesStayZero(t *testing.T) {

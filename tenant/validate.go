@@ -31,6 +31,7 @@ const (
 	minSecretLen     = 16
 	maxSendRate      = 100 // messages per second
 	maxOfferCount    = 9   // offers are answered with a single digit
+	maxReminders     = 5
 	// maxAmount bounds a price (major units) so that Quote stays far from int64 overflow.
 	maxAmount = 1_000_000_000
 	oneDay    = 24 * time.Hour
@@ -96,6 +97,11 @@ func (p Policies) withDefaults(d Policies) Policies {
 	if p.OfferCount == 0 {
 		p.OfferCount = d.OfferCount
 	}
+	fill(&p.UnconfirmedAfter, d.UnconfirmedAfter)
+	if p.Reminders == nil {
+		p.Reminders = d.Reminders
+	}
+	p.Reminders = slices.Clone(p.Reminders) // never DefaultPolicies' own array
 	return p
 }
 
@@ -291,6 +297,16 @@ func (p Policies) check(errs *errorList, path string) {
 	if p.CalendarStaleAfter < p.CalendarRefresh {
 		errs.add(joinPath(path, "calendar_stale_after"), "must be at least calendar_refresh (%s)", p.CalendarRefresh)
 	}
+	if len(p.Reminders) > maxReminders {
+		errs.add(joinPath(path, "reminders"), "at most %d reminders", maxReminders)
+	}
+	for i, r := range p.Reminders {
+		field := fmt.Sprintf("reminders[%d]", i)
+		if between(field, r, 15*time.Minute, 14*oneDay) && slices.Contains(p.Reminders[:i], r) {
+			errs.add(joinPath(path, field), "repeats an earlier reminder (%s)", r)
+		}
+	}
+	between("unconfirmed_after", p.UnconfirmedAfter, 0, 7*oneDay)
 }
 
 func (t Templates) check(errs *errorList, path string) {

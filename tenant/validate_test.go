@@ -255,6 +255,16 @@ func TestValidateRules(t *testing.T) {
 			c.Policies.CalendarStaleAfter = Duration(48 * time.Hour)
 		}, []string{"policies.calendar_refresh"}},
 		{"calendar_stale_after below refresh", func(c *Config) { c.Policies.CalendarStaleAfter = Duration(30 * time.Second) }, []string{"policies.calendar_stale_after"}},
+		{"a reminder too close to the visit", func(c *Config) { c.Policies.Reminders = []Duration{Duration(5 * time.Minute)} }, []string{"policies.reminders[0]"}},
+		{"a reminder too far ahead", func(c *Config) { c.Policies.Reminders = []Duration{Duration(2 * time.Hour), Duration(15 * 24 * time.Hour)} }, []string{"policies.reminders[1]"}},
+		{"a reminder repeated", func(c *Config) {
+			c.Policies.Reminders = []Duration{Duration(24 * time.Hour), Duration(2 * time.Hour), Duration(24 * time.Hour)}
+		}, []string{"policies.reminders[2]"}},
+		{"six reminders", func(c *Config) {
+			c.Policies.Reminders = []Duration{Duration(time.Hour), Duration(2 * time.Hour), Duration(3 * time.Hour), Duration(4 * time.Hour), Duration(5 * time.Hour), Duration(6 * time.Hour)}
+		}, []string{"policies.reminders"}},
+		{"no reminders", func(c *Config) { c.Policies.Reminders = []Duration{} }, nil},
+		{"unconfirmed_after too long", func(c *Config) { c.Policies.UnconfirmedAfter = Duration(8 * 24 * time.Hour) }, []string{"policies.unconfirmed_after"}},
 
 		// booking_api_key
 		{"booking_api_key too short", func(c *Config) { c.BookingAPIKey = "short-key" }, []string{"booking_api_key"}},

@@ -1,9 +1,9 @@
 package conversation
 
 import (
-	"slices"
 	"time"
 
+	"ringback/clock"
 	"ringback/tenant"
 )
 
@@ -126,15 +126,7 @@ func MaySend(c Caller) bool {
 // starts inside the skipped hour starts when the clock jumps past it, and on a fall-back
 // day a repeated wall-clock time is judged the same way both times it occurs.
 func InQuiet(p Policy, now time.Time) bool {
-	if !p.hasQuiet() {
-		return false
-	}
-	local := now.In(p.location())
-	m := local.Hour()*60 + local.Minute()
-	if p.QuietStart < p.QuietEnd {
-		return p.QuietStart <= m && m < p.QuietEnd
-	}
-	return m >= p.QuietStart || m < p.QuietEnd
+	return p.hasQuiet() && clock.InDaily(p.QuietStart, p.QuietEnd, p.location(), now)
 }
 
 // QuietEnds returns the first instant strictly after now at which the local wall clock
@@ -147,72 +139,7 @@ func QuietEnds(p Policy, now time.Time) time.Time {
 	if !p.hasQuiet() {
 		return time.Time{}
 	}
-	loc := p.location()
-	y, mo, d := now.In(loc).Date()
-	h, mi := p.QuietEnd/60, p.QuietEnd%60
-	// The day before is included for zones whose clock falls back across midnight
-	// (the wall-clock date goes backwards).
-	for k := -1; k <= 2; k++ {
-		for _, t := range wallInstants(y, mo, d+k, h, mi, loc) {
-			if t.After(now) {
-				return t
-			}
-		}
-	}
-	return time.Time{} // not reached: the wall clock reads QuietEnd (or jumps over it) every day
-}
-
-// wallInstants returns, in order, the instants at which the wall clock in loc reads the
-// given local date and time: one on an ordinary day, two when a fall-back repeats it, and
-// when a spring-forward gap skips it, the first instant after the gap. Month and day may
-// be out of range; they are normalized as by time.Date.
-func wallInstants(year int, month time.Month, day, hour, minute int, loc *time.Location) []time.Time {
-	want := time.Date(year, month, day, hour, minute, 0, 0, time.UTC)
-	// The candidate instants are the wall time read with each UTC offset in effect
-	// around it. Offsets are within a day of UTC, so the offsets a day either side of
-	// the wall time cover any transition near it.
-	var offsets []int
-	for _, at := range []time.Time{want.Add(-24 * time.Hour), want, want.Add(24 * time.Hour)} {
-		_, off := at.In(loc).Zone()
-		if !slices.Contains(offsets, off) {
-			offsets = append(offsets, off)
-		}
-	}
-	var exact, after []time.Time
-	for _, off := range offsets {
-		t := want.Add(-time.Duration(off) * time.Second).In(loc)
-		switch w := wallAsUTC(t); {
-		case w.Equal(want):
-			if !slices.ContainsFunc(exact, t.Equal) {
-				exact = append(exact, t)
-			}
-		case w.After(want):
-			after = append(after, t)
-		}
-	}
-	if len(exact) > 0 {
-		slices.SortFunc(exact, time.Time.Compare)
-		return exact
-	}
-	if len(after) == 0 {
-		return nil // not reached for real zones
-	}
-	// A gap: a candidate read with the offset from before the gap lands after it, in the
-	// zone period that starts at the transition, which is the first valid instant.
-	first := slices.MinFunc(after, time.Time.Compare)
-	start, _ := first.ZoneBounds()
-	if start.IsZero() || !wallAsUTC(start).After(want) {
-		return []time.Time{first}
-	}
-	return []time.Time{start.In(loc)}
-}
-
-// wallAsUTC is t's local date and wall-clock time as the same reading in UTC, so that
-// wall-clock readings compare with Equal and After.
-func wallAsUTC(t time.Time) time.Time {
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC)
+	return clock.NextWall(p.QuietEnd, p.location(), now)
 }
 
 // ComplianceAction is the compliance text, if any, that Inbound says to send.

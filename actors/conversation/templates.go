@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"ringback/clock"
 	"ringback/tenant"
 )
 
@@ -313,7 +314,7 @@ func formatSlot(t time.Time, loc *time.Location) string {
 	local := t.In(loc)
 	s := local.Format(slotLayout)
 	y, mo, d := local.Date()
-	same := wallInstants(y, mo, d, local.Hour(), local.Minute(), loc)
+	same := clock.WallInstants(y, mo, d, local.Hour(), local.Minute(), loc)
 	if len(same) < 2 {
 		return s
 	}
