@@ -256,7 +256,9 @@ func TestValidateRules(t *testing.T) {
 		}, []string{"policies.calendar_refresh"}},
 		{"calendar_stale_after below refresh", func(c *Config) { c.Policies.CalendarStaleAfter = Duration(30 * time.Second) }, []string{"policies.calendar_stale_after"}},
 		{"a reminder too close to the visit", func(c *Config) { c.Policies.Reminders = []Duration{Duration(5 * time.Minute)} }, []string{"policies.reminders[0]"}},
-		{"a reminder too far ahead", func(c *Config) { c.Policies.Reminders = []Duration{Duration(2 * time.Hour), Duration(15 * 24 * time.Hour)} }, []string{"policies.reminders[1]"}},
+		{"a reminder too far ahead", func(c *Config) {
+			c.Policies.Reminders = []Duration{Duration(2 * time.Hour), Duration(15 * 24 * time.Hour)}
+		}, []string{"policies.reminders[1]"}},
 		{"a reminder repeated", func(c *Config) {
 			c.Policies.Reminders = []Duration{Duration(24 * time.Hour), Duration(2 * time.Hour), Duration(24 * time.Hour)}
 		}, []string{"policies.reminders[2]"}},
