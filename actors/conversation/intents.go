@@ -46,6 +46,9 @@ func (m *message) optOut() bool {
 		if t.raw == "opt" && (next.raw == "out" || m.at(i+2).raw == "out") {
 			return true // "opt out", "opt me out"
 		}
+		if strings.HasPrefix(t.raw, "harass") && !(m.hasWord("but") && (m.hasWhen() || m.question)) {
+			return true // "this is harassment", "quit harassing me"
+		}
 		switch t.w {
 		case "unsubscribe", "revoke", "stopall", "optout":
 			// not "im not trying to unsubscribe, i need other times", nor "can I unsubscribe
@@ -54,7 +57,17 @@ func (m *message) optOut() bool {
 				return true
 			}
 		case "spam":
-			return true
+			// "this is harassment", "stop spamming me"; not "your number shows up as spam
+			// on my phone lol but I do need a pest guy, got anything thursday?"
+			if !(m.hasWord("but") && (m.hasWhen() || m.question)) {
+				return true
+			}
+		case "ask", "request", "want", "consent", "agree":
+			// "I didn't ask for these", "never requested any texts"
+			if (m.within(i-2, 2, map[string]bool{"didnt": true, "never": true}) || m.at(i-1).w == "not" && m.at(i-2).w == "did") &&
+				m.withinClause(i+1, 4, unasked) && !m.hasWhen() {
+				return true
+			}
 		case "stop", "quit":
 			if m.negatedBefore(i) {
 				continue // "please don't stop texting me", "not trying to stop anything"
@@ -189,8 +202,12 @@ func (m *message) negatedMessaging(i int) bool {
 			return false
 		}
 		switch {
-		case messagingNoCall[t.w] || t.w == "send":
+		case messagingNoCall[t.w]:
 			return true
+		case t.w == "send":
+			// "don't send me these", "please not send message"; not "dont send mike"
+			next := m.at(j + 1)
+			return next.w == "" || next.brk || sendObjects[next.w] || messagingNoCall[next.w]
 		case !negationCarriers[t.w]:
 			return false
 		}
@@ -304,6 +321,10 @@ func (m *message) help() bool {
 	}
 	// HELP as a clause of its own: "HELP. not sure what to do with this text".
 	if first := m.content[0]; (m.toks[first].w == "help" || m.toks[first].w == "info") && m.at(first+1).brk {
+		return true
+	}
+	// "is this a real person or a bot", "am I talking to a robot?"
+	if m.has(botWords) && (m.question || m.has(questionWords) || m.at(m.content[0]).w == "is" || m.at(m.content[0]).w == "am") {
 		return true
 	}
 	// Who is texting: "what company is this?", "May I ask what business this is?", "is
@@ -508,7 +529,7 @@ func (m *message) pick(options []time.Time, w when, hasWhen bool, loc *time.Loca
 	for i, t := range m.toks {
 		prev, next := m.at(i-1), m.at(i+1)
 		switch {
-		case t.ord != 0 && (t.w != "first" || next.w != "thing") && !(t.ord < 0 && timeNouns[next.w]):
+		case t.ord != 0 && (t.w != "first" || next.w != "thing") && !(t.ord < 0 && lastTimes[next.w]):
 			// "the second one", "2nd works", "take the last"; not "the price first"
 			if pickAfterOrdinal[next.w] || pickBeforeOrdinal[prev.w] || next.w == "" && (len(m.content) <= 2 || prev.w == "") {
 				n := t.ord
@@ -616,6 +637,58 @@ func (m *message) clausePick(options []time.Time, loc *time.Location, now time.T
 	return clause.pick(options, w, true, loc)
 }
 
+// leadingPick is an option number said first, alone, before a note or a question for the
+// business: "2. Can he also remove the old ceiling fan while he's there?", "2 and have him
+// call when he's on the way". Nothing after it may name another time or hedge.
+func (m *message) leadingPick(options []time.Time) int {
+	if len(m.content) < 2 {
+		return 0
+	}
+	i := m.content[0]
+	t, next := m.toks[i], m.at(i+1)
+	if !t.isNum() || t.num < 1 || t.num > len(options) || m.timeBound(i) || !(next.brk || next.w == "and") {
+		return 0
+	}
+	for _, u := range m.toks[i+1:] {
+		if u.isNum() || u.hh >= 0 || u.ord != 0 || dayWords[u.w] || partOfDay[u.w] != nil || caveats[u.w] || u.w == "or" || refusals[u.w] {
+			return 0
+		}
+	}
+	return t.num
+}
+
+// clauseWindow says one clause asks for a day or time and the others only tell: "can
+// someone come out tonight? pipe burst", "breaker keeps tripping, any chance someone can
+// come end of the week".
+func (m *message) clauseWindow() bool {
+	at := m.whenAt()
+	if at < 0 {
+		return false
+	}
+	clause, lo, hi := m.clauseOf(at)
+	if lo == 0 && hi == len(m.toks) || !clause.understood(windowWords) || !clause.has(askingFor) {
+		return false
+	}
+	// The other clauses only tell: no other time, no question of their own ("Does the
+	// tech text before showing up?"), and nothing after the request that hedges it.
+	for j, t := range m.toks {
+		if j >= lo && j < hi {
+			continue
+		}
+		opens := j == 0 || t.brk
+		if j >= hi && caveats[t.w] || t.isNum() || t.hh >= 0 || dayWords[t.w] || opens && (questionWords[t.w] || requests[t.w]) {
+			return false
+		}
+	}
+	return true
+}
+
+// asksAbout is a question about what was offered, not a request: "is that 12:30 tuesday
+// or wednesday?", "is it the same price tomorrow?".
+func (m *message) asksAbout() bool {
+	return m.question && len(m.content) > 1 && m.toks[m.content[0]].w == "is" && (m.toks[m.content[1]].w == "that" || m.toks[m.content[1]].w == "it")
+}
+
 // declines says a negated day or time covers every option on offer: "I can't do tues or
 // wed", "not tuesday".
 func (m *message) declines(options []time.Time, w when, loc *time.Location) bool {
@@ -664,10 +737,12 @@ func (m *message) timeBound(i int) bool {
 // "sounds good", "ok book it", 👍). A question ("ok?" after other words) is not a yes.
 func (m *message) confirm() bool {
 	strong, first := 0, -1
-	seeYou := m.seq("see", "you")
+	seeAt := m.seqAt("see", "you")
+	seeYou := seeAt >= 0
 	whyNot := m.seq("why", "not")
 	if seeYou {
 		strong++ // "see you then", "we will see you tuesday"
+		first = seeAt
 	}
 	// Phrases that are a yes ("sounds like a plan", "10-4", "no problem") count as one
 	// and their words as a yes's company.
@@ -691,7 +766,8 @@ func (m *message) confirm() bool {
 			if first < 0 || i < first {
 				first = i
 			}
-		case confirmWords[w], seeYou && whenWords[w], whyNot && (w == "why" || w == "not"):
+		case confirmWords[w], seeYou && whenWords[w], whyNot && (w == "why" || w == "not"),
+			dayWords[w] && (m.at(i-1).w == "for" || m.at(i-1).w == "on"): // "yeah we're good for tuesday"
 		default:
 			all = false
 		}
@@ -745,7 +821,7 @@ func (m *message) clauseYes(i int) bool {
 		hi++
 	}
 	for _, t := range m.toks[lo:hi] {
-		if !yesWords[t.w] && !confirmWords[t.w] && !filler[t.w] && t.w != "lock" && t.w != "go" {
+		if !yesWords[t.w] && !confirmWords[t.w] && !filler[t.w] && t.w != "lock" && t.w != "go" && !(whenWords[t.w] && m.seq("see", "you")) {
 			return false
 		}
 	}

@@ -398,8 +398,8 @@ func (m *message) clauseUnderstood(i int, set map[string]bool) bool {
 		return false
 	}
 	for j := range m.toks {
-		if (j < lo || j >= hi) && caveats[m.toks[j].w] {
-			return false // "yes. but can mike come instead": for a person
+		if (j < lo || j >= hi) && caveats[m.toks[j].w] && !(m.toks[j].w == "instead" && m.at(j+1).w == "of") {
+			return false // "yes. but can mike come instead": for a person; not "call instead of texting"
 		}
 	}
 	return clause.mostlyUnderstood(set)

@@ -149,13 +149,16 @@ func Read(body string, th Thread, loc *time.Location, now time.Time) Reply {
 	if n := m.clausePick(th.Options, loc, now); n > 0 {
 		return Reply{Kind: ReplyPick, Option: n}
 	}
+	if n := m.leadingPick(th.Options); n > 0 {
+		return Reply{Kind: ReplyPick, Option: n}
+	}
 	if hasWindow && len(th.Options) > 0 && m.declines(th.Options, w, loc) {
 		return Reply{Kind: ReplyMore} // "I can't do tues or wed, what else ya got"
 	}
 	if m.confirm() {
 		return Reply{Kind: ReplyConfirm, OptIn: m.bareYes()}
 	}
-	if hasWindow && m.understood(windowWords) {
+	if hasWindow && (m.understood(windowWords) || m.clauseWindow()) && !m.asksAbout() {
 		return Reply{Kind: ReplyWindow, Window: win}
 	}
 	if m.more() || reschedule && !hasWindow { // "a different time" with no visit: other times

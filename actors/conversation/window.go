@@ -78,8 +78,8 @@ func (m *message) window(loc *time.Location, now time.Time) (when, bool) {
 				continue
 			}
 			off := (int(wd) - int(today.Weekday()) + 7) % 7
-			if prev.w == "next" && off == 0 {
-				off = 7
+			if prev.w == "next" && off == 0 || prev.w == "following" {
+				off += 7 // "the following wednesday": the week after
 			}
 			days = append(days, today.AddDate(0, 0, off))
 		case t.w == "weekend":

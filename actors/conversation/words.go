@@ -267,7 +267,7 @@ var timeNouns = set("time", "times", "day", "days", "date", "dates", "option", "
 
 // otherChannels are lists a customer may leave that are not our texts: "unsubscribe from
 // the email invoices".
-var otherChannels = set("email", "emails", "newsletter", "newsletters", "invoice", "invoices", "mail", "mailer")
+var otherChannels = set("other", "email", "emails", "newsletter", "newsletters", "invoice", "invoices", "mail", "mailer")
 
 // worksWords and anymoreWords say a time no longer suits: "tuesday doesn't work anymore".
 var worksWords = set("work", "works", "longer")
@@ -277,6 +277,22 @@ var anymoreWords = set("anymore", "longer")
 var identityNouns = set("company", "business", "place", "outfit", "shop", "plumber", "plumbers", "plumbing", "electrician",
 	"hvac", "cleaner", "cleaners", "cleaning", "service", "services", "store", "firm", "contractor", "number")
 var thisWords = set("this", "you", "u")
+
+// sendObjects after "send" make it about messages: "don't send me these", "never send
+// anything again".
+var sendObjects = set("me", "us", "any", "anything", "more", "these", "them", "this", "those")
+
+// unasked are what a customer did not ask for: "I didn't ask for these".
+var unasked = set("this", "these", "them", "msgverb", "spam", "any", "it")
+
+// lastTimes after "last" make it no ordinal: "same guy as last time".
+var lastTimes = set("time", "times", "week", "year", "month", "night", "visit")
+
+// askingFor in a clause make it a request: "can someone come out tonight?".
+var askingFor = set("can", "could", "would", "any", "anything", "anyone", "chance", "available", "open", "come", "need", "want", "have", "got")
+
+// botWords make a question about who is texting: "is this a bot?".
+var botWords = set("bot", "robot", "automated", "human", "machine", "ai")
 
 // nearWords before "to" make the number after it a time: "closer to 4".
 var nearWords = set("closer", "close", "near", "nearer")
@@ -292,7 +308,7 @@ var pickAfterOrdinal = set("one", "option", "time", "please", "thanks", "works",
 var pickBeforeOrdinal = set("the", "take", "pick", "want", "choose", "do", "go", "book", "option", "number", "prefer")
 
 // pickWords may accompany a pick: "I'll take 2", "lets do #3 please", "the 1pm one works".
-var pickWords = set("option", "number", "take", "ill", "i", "will", "would", "like", "want", "do", "lets", "go", "with", "works",
+var pickWords = set("day", "after", "option", "number", "take", "ill", "i", "will", "would", "like", "want", "do", "lets", "go", "with", "works",
 	"is", "good", "the", "one", "pick", "choose", "book", "me", "for", "that", "sounds", "ok", "yes", "sure", "best", "prefer", "be",
 	"can", "we", "it", "its", "id", "im", "gonna", "going", "to", "thats", "this", "put", "down", "sign", "up", "either", "then",
 	"and", "appointment", "looks", "look", "in", "a", "my", "available", "if", "still", "open", "you", "ordinal", "first", "second",
@@ -310,7 +326,8 @@ var yesWords = set("yes", "ok", "sure", "confirm", "correct", "good", "works", "
 // yesPhrases are a yes in several words: "sounds like a plan", "10-4", "will do".
 var yesPhrases = [][]string{{"sounds", "like", "a", "plan"}, {"do", "it"}, {"10", "4"}, {"will", "do"}, {"no", "problem"}, {"no", "worries"},
 	{"count", "me", "in"}, {"im", "in"}, {"works", "for", "me"},
-	{"dont", "cancel"}, {"still", "on"}, {"were", "on"}, {"still", "good"}}
+	{"dont", "cancel"}, {"still", "on"}, {"were", "on"}, {"still", "good"},
+	{"be", "there"}, {"be", "home"}, {"someone", "home"}, {"somebody", "home"}}
 
 // framingYes are the yes words that open or close a confirmation ("works" and "good"
 // also close a decline: "none of them work").
@@ -333,7 +350,7 @@ var replyWords = set("reply", "respond", "answer", "mean", "means", "meaning", "
 
 // confirmWords may accompany a yes without changing it: "yes please book it", "sounds good
 // see you then", "ok that works for me".
-var confirmWords = set("were", "still", "yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got",
+var confirmWords = set("home", "someone", "somebody", "reminder", "were", "still", "yes", "ok", "sure", "confirm", "correct", "good", "works", "book", "gotcha", "understood", "noted", "got",
 	"msgverb", "why", "please", "thanks", "that", "it", "sounds", "for", "me", "us", "i", "im", "ill", "we", "will", "be", "there",
 	"see", "you", "then", "lets", "do", "go", "book", "looks", "look", "to", "all", "set", "with", "is", "its", "thats", "thing",
 	"the", "appointment", "time", "much", "got", "gotcha", "understood", "noted", "ready", "too", "a", "ahead", "on", "one",
@@ -359,7 +376,7 @@ var moreWords = set("bad", "terrible", "awful", "nothing", "ya", "yall", "beside
 	"about", "also", "ones", "spots", "spot", "until", "these", "am", "was", "sure", "if", "or", "to", "and", "thank")
 
 // windowWords may accompany a day or time window.
-var windowWords = set("closer", "close", "near", "nearer", "how", "about", "what", "do", "you", "have", "anything", "any", "something", "available", "open", "free",
+var windowWords = set("following", "chance", "someone", "somebody", "anyone", "out", "send", "closer", "close", "near", "nearer", "how", "about", "what", "do", "you", "have", "anything", "any", "something", "available", "open", "free",
 	"can", "could", "would", "we", "i", "me", "come", "stop", "by", "over", "make", "it", "is", "are", "there", "works", "better",
 	"best", "good", "fine", "ok", "prefer", "like", "rather", "instead", "sometime", "some", "time", "times", "option",
 	"appointment", "on", "in", "the", "a", "at", "this", "next", "dont", "not", "before", "after", "between", "around", "and",
