@@ -53,6 +53,8 @@ type Store interface {
 	// DeliveryDeferred puts a claimed delivery back to pending without counting the claim
 	// as an attempt (it waited for its sender's rate, it was not tried).
 	DeliveryDeferred(ctx context.Context, id string, at time.Time) error
+	// DeliverySuppressed marks a claimed delivery suppressed: it is not to be sent.
+	DeliverySuppressed(ctx context.Context, id string) error
 }
 
 // Sender hands one message to the provider.
@@ -72,7 +74,15 @@ type Config struct {
 	// Events receives a delivery.status each time a delivery moves forward here (accepted,
 	// refused, suppressed), once that is recorded in Postgres (nil: analytics.Nop{}).
 	Events analytics.Recorder
+	// Current, if set, is asked right before a reminder is sent whether it is still about
+	// the visit as it is now; one that is not (the visit moved or was cancelled since the
+	// reminder was queued) is suppressed, never sent.
+	Current func(ctx context.Context, d Delivery) (bool, error)
 }
+
+// bulkKind is the kind sent with the tokens conversation messages leave: reminders may
+// wait seconds or minutes at a busy sender; a missed call's answer may not.
+const bulkKind = "reminder"
 
 // Outbox sends committed deliveries.
 type Outbox struct {
@@ -83,16 +93,30 @@ type Outbox struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 
-	queue chan string
+	queue chan job
 	done  chan struct{} // closed by Close; queue itself is never closed
 	wg    sync.WaitGroup
 
 	mu       sync.Mutex
 	reclaim  map[string]bool // deliveries whose last claim failed with an unknown outcome
 	limiters map[string]*rate.Limiter
+	bulk     map[string]*bulkQueue // per sender: reminders waiting for a token
 	closed   bool
 	pending  int        // deliveries enqueued or scheduled and not yet finished
 	idle     *sync.Cond // signalled when pending drops to zero
+}
+
+// job is a delivery for a worker; token says it already holds its sender's token (its
+// turn came, or a reminder's line gave it one).
+type job struct {
+	id    string
+	token bool
+}
+
+// bulkQueue is one sender's reminders in the order they came, and whether its tick is armed.
+type bulkQueue struct {
+	ids   []string
+	armed bool
 }
 
 // NewOutbox starts the workers.
@@ -110,7 +134,8 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 		cfg.Events = analytics.Nop{}
 	}
 	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
-		queue: make(chan string, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}, reclaim: map[string]bool{}}
+		queue: make(chan job, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}, reclaim: map[string]bool{},
+		bulk: map[string]*bulkQueue{}}
 	o.idle = sync.NewCond(&o.mu)
 	for range cfg.Workers {
 		o.wg.Add(1)
@@ -129,15 +154,15 @@ func (o *Outbox) Enqueue(ids ...string) {
 	o.pending += len(ids)
 	o.mu.Unlock()
 	for _, id := range ids {
-		o.push(id)
+		o.push(job{id: id})
 	}
 }
 
 // push queues one counted delivery, or drops it (still pending in Postgres, recovered by
 // the next start) once the outbox is closing.
-func (o *Outbox) push(id string) {
+func (o *Outbox) push(j job) {
 	select {
-	case o.queue <- id:
+	case o.queue <- j:
 	case <-o.done:
 		o.finished()
 	}
@@ -169,7 +194,15 @@ func (o *Outbox) later(d time.Duration, id string) {
 	o.mu.Lock()
 	o.pending++
 	o.mu.Unlock()
-	o.clock.AfterFunc(d, func() { o.push(id) })
+	o.clock.AfterFunc(d, func() { o.push(job{id: id}) })
+}
+
+// laterWithToken is later for a delivery whose token is reserved for that moment.
+func (o *Outbox) laterWithToken(d time.Duration, id string) {
+	o.mu.Lock()
+	o.pending++
+	o.mu.Unlock()
+	o.clock.AfterFunc(d, func() { o.push(job{id: id, token: true}) })
 }
 
 // Close stops taking work and waits for the sends in progress. Deliveries still pending
@@ -201,8 +234,8 @@ func (o *Outbox) work() {
 		select {
 		case <-o.done:
 			return
-		case id := <-o.queue:
-			o.deliver(id)
+		case j := <-o.queue:
+			o.deliver(j)
 			o.finished()
 		}
 	}
@@ -231,7 +264,8 @@ func (o *Outbox) limiter(from string) *rate.Limiter {
 	return l
 }
 
-func (o *Outbox) deliver(id string) {
+func (o *Outbox) deliver(j job) {
+	id := j.id
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o.mu.Lock()
@@ -262,18 +296,40 @@ func (o *Outbox) deliver(id string) {
 		}
 		return
 	}
+	now := o.clock.Now()
+	if d.Kind == bulkKind {
+		if o.cfg.Current != nil {
+			if current, err := o.cfg.Current(ctx, d); err == nil && !current {
+				log.Info("outbox: the reminder's visit changed since it was queued; suppressed", "delivery", id)
+				if err := o.store.DeliverySuppressed(ctx, id); err != nil {
+					log.Error("outbox: suppressing a stale reminder failed", "delivery", id, "err", err)
+				} else {
+					o.recordStatus(d, "suppressed", 0, now)
+				}
+				return
+			}
+		}
+		if !j.token && !o.bulkToken(d.From, now) {
+			o.toBulk(ctx, d, now)
+			return
+		}
+		j.token = true
+	}
 	// The per-sender token bucket. Waiting here would hold a worker: give the token back
 	// and come back when one is due. The claim (and its opt-out check) is redone then, right
 	// before the send.
-	now := o.clock.Now()
-	if r := o.limiter(d.From).ReserveN(now, 1); r.OK() {
-		if wait := r.DelayFrom(now); wait > 0 {
-			r.CancelAt(now)
-			if err := o.store.DeliveryDeferred(ctx, id, now.Add(wait)); err != nil {
-				log.Error("outbox: deferring for the sender's rate failed", "delivery", id, "err", err)
+	// The token is kept for the delivery's turn: deliveries waiting for one sender go in
+	// the order they came, each when its own token is due, instead of all waking together
+	// to contend for the next one.
+	if !j.token {
+		if r := o.limiter(d.From).ReserveN(now, 1); r.OK() {
+			if wait := r.DelayFrom(now); wait > 0 {
+				if err := o.store.DeliveryDeferred(ctx, id, now.Add(wait)); err != nil {
+					log.Error("outbox: deferring for the sender's rate failed", "delivery", id, "err", err)
+				}
+				o.laterWithToken(wait, id)
+				return
 			}
-			o.later(wait, id)
-			return
 		}
 	}
 	sent, err := o.send(ctx, d)
@@ -319,6 +375,72 @@ func (o *Outbox) deliver(id string) {
 			}
 			o.recordStatus(d, "failed", code, now)
 		}
+	}
+}
+
+// bulkToken takes a token of from's bucket for a reminder if one is free now and no
+// earlier reminder of from waits for one.
+func (o *Outbox) bulkToken(from string, now time.Time) bool {
+	l := o.limiter(from)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if q := o.bulk[from]; q != nil && len(q.ids) > 0 {
+		return false
+	}
+	return l.AllowN(now, 1)
+}
+
+// toBulk puts a claimed reminder back to pending and in line behind its sender's other
+// reminders; the sender's tick hands the line a token at a time, whenever the bucket has
+// one that conversation messages did not take. A reminder waits in memory only: after a
+// restart it is pending in Postgres and recovered like any other delivery.
+func (o *Outbox) toBulk(ctx context.Context, d Delivery, now time.Time) {
+	l := o.limiter(d.From)
+	every := time.Duration(float64(time.Second) / float64(l.Limit()))
+	o.mu.Lock()
+	q := o.bulk[d.From]
+	if q == nil {
+		q = &bulkQueue{}
+		o.bulk[d.From] = q
+	}
+	q.ids = append(q.ids, d.ClientMessageID)
+	eta := now.Add(time.Duration(len(q.ids)) * every)
+	arm := !q.armed
+	q.armed = true
+	o.pending++ // finished once a worker has sent it
+	o.mu.Unlock()
+	// Its expected turn, so the stranded-delivery sweep leaves it to the line.
+	if err := o.store.DeliveryDeferred(ctx, d.ClientMessageID, eta.Add(time.Minute)); err != nil {
+		o.log.Error("outbox: deferring a reminder failed", "delivery", d.ClientMessageID, "err", err)
+	}
+	if arm {
+		o.clock.AfterFunc(every, func() { o.bulkTick(d.From, every) })
+	}
+}
+
+// bulkTick hands the first reminder of from's line to a worker when a token is free,
+// and comes back after another token interval while the line is not empty.
+func (o *Outbox) bulkTick(from string, every time.Duration) {
+	l := o.limiter(from)
+	o.mu.Lock()
+	q := o.bulk[from]
+	if o.closed || len(q.ids) == 0 {
+		q.armed = false
+		o.mu.Unlock()
+		return
+	}
+	var id string
+	if l.AllowN(o.clock.Now(), 1) {
+		id, q.ids = q.ids[0], q.ids[1:]
+	}
+	more := len(q.ids) > 0
+	q.armed = more
+	o.mu.Unlock()
+	if id != "" {
+		o.push(job{id: id, token: true}) // counted in pending since toBulk
+	}
+	if more {
+		o.clock.AfterFunc(every, func() { o.bulkTick(from, every) })
 	}
 }
 

@@ -233,8 +233,9 @@ func TestEachSenderHasItsOwnTokenBucket(t *testing.T) {
 	// At 1 msg/s with a burst of one, each sender sends one now and the busy sender's
 	// other two wait for tokens. The quiet sender is not held back by the busy one.
 	h.messages(t, 2)
-	// A waiting delivery gives its reserved token back, so both wait for the next one: 1s.
-	require.Equal(t, []time.Duration{time.Second, time.Second}, h.putOff(t, 2))
+	// A waiting delivery keeps the token it reserved: the two wait one and two seconds,
+	// each for its own turn, in the order they came (no herd waking for one token).
+	require.ElementsMatch(t, []time.Duration{time.Second, 2 * time.Second}, h.putOff(t, 2))
 	msgs := h.twilio.Messages()
 	require.Len(t, msgs, 2, "sent before the clock moved")
 	require.ElementsMatch(t, []string{business, other}, []string{msgs[0].From, msgs[1].From})
@@ -242,10 +243,7 @@ func TestEachSenderHasItsOwnTokenBucket(t *testing.T) {
 	h.clock.Advance(time.Second)
 	msgs = h.messages(t, 3)
 	require.Equal(t, business, msgs[2].From)
-	// Both woke; the one that found no token waits again, for the next second. Waiting for
-	// that signal (rather than peeking at the clock) keeps the test free of a race.
-	require.Equal(t, []time.Duration{time.Second}, h.putOff(t, 1))
-	require.Equal(t, 1, h.clock.Pending(), "the last one waits for the next second")
+	require.Equal(t, 1, h.clock.Pending(), "the last one waits for its own second")
 	require.Len(t, h.twilio.Messages(), 3, "one second lets exactly one more through")
 
 	h.clock.Advance(time.Second)
@@ -445,4 +443,75 @@ func TestRetryableFailuresBecomePermanentAfterMaxAttempts(t *testing.T) {
 	require.Nil(t, d.ProviderSID)
 	require.Equal(t, 1.0, h.deliveries("failed"))
 	require.Zero(t, h.deliveries("queued"))
+}
+
+// Reminders take only the tokens conversation messages leave: a burst of reminders at a
+// busy sender never delays a missed call's answer there by more than one token, and the
+// reminders go in the order they came, one token interval apart.
+func TestRemindersWaitBehindConversationMessages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, comms.Config{RateFor: func(string) float64 { return 1 }})
+	st := conversationOf(business)
+	h.commit(t, st,
+		conversation.Outgoing{ClientMessageID: "r1", Body: "reminder one", Kind: "reminder"},
+		conversation.Outgoing{ClientMessageID: "r2", Body: "reminder two", Kind: "reminder"},
+		conversation.Outgoing{ClientMessageID: "r3", Body: "reminder three", Kind: "reminder"})
+	h.outbox.Enqueue("r1", "r2", "r3")
+	// r1 takes the free token; r2 and r3 join the sender's line, whose tick is armed once.
+	h.messages(t, 1)
+	require.Equal(t, []time.Duration{time.Second}, h.putOff(t, 1), "one tick for the whole line")
+
+	// A missed call's answer arrives while reminders wait: it reserves the next token.
+	h.commit(t, st, conversation.Outgoing{ClientMessageID: "auto", Body: "sorry we missed your call", Kind: "auto_reply"})
+	h.outbox.Enqueue("auto")
+	require.Equal(t, []time.Duration{time.Second}, h.putOff(t, 1))
+
+	h.clock.Advance(time.Second) // the auto-reply's token; the line's tick finds none free
+	msgs := h.messages(t, 2)
+	require.Equal(t, "sorry we missed your call", msgs[1].Body, "the conversation message goes first")
+	require.Equal(t, []time.Duration{time.Second}, h.putOff(t, 1), "the line waits another interval")
+
+	h.clock.Advance(time.Second)
+	h.messages(t, 3)
+	require.Equal(t, []time.Duration{time.Second}, h.putOff(t, 1))
+	h.clock.Advance(time.Second)
+	msgs = h.messages(t, 4)
+	// The three reminders reached the workers together, so their order among themselves
+	// is theirs; the answer to the missed call went second whatever it was.
+	require.ElementsMatch(t, []string{"reminder one", "reminder two", "reminder three"}, []string{msgs[0].Body, msgs[2].Body, msgs[3].Body})
+	h.idle(t)
+	h.noMorePutOff(t)
+	for _, id := range []string{"r1", "r2", "r3", "auto"} {
+		require.Equal(t, "queued", h.delivery(t, id).Status, id)
+	}
+}
+
+// A reminder whose visit changed after it was queued is suppressed at the last moment,
+// never sent.
+func TestAStaleReminderIsSuppressed(t *testing.T) {
+	t.Parallel()
+	var asked []string
+	var mu sync.Mutex
+	h := newHarness(t, comms.Config{RateFor: unlimited, Current: func(_ context.Context, d comms.Delivery) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, d.ClientMessageID)
+		return d.ClientMessageID != "stale", nil
+	}})
+	st := conversationOf(business)
+	h.commit(t, st,
+		conversation.Outgoing{ClientMessageID: "stale", Body: "old time", Kind: "reminder"},
+		conversation.Outgoing{ClientMessageID: "fresh", Body: "new time", Kind: "reminder"},
+		conversation.Outgoing{ClientMessageID: "reply", Body: "a reply", Kind: "reply"})
+	h.outbox.Enqueue("stale", "fresh", "reply")
+	h.idle(t)
+	var bodies []string
+	for _, m := range h.twilio.Messages() {
+		bodies = append(bodies, m.Body)
+	}
+	require.ElementsMatch(t, []string{"new time", "a reply"}, bodies)
+	require.Equal(t, "suppressed", h.delivery(t, "stale").Status)
+	mu.Lock()
+	defer mu.Unlock()
+	require.ElementsMatch(t, []string{"stale", "fresh"}, asked, "only reminders are checked")
 }

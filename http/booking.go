@@ -110,14 +110,27 @@ type appointmentJSON struct {
 	Customer      customerJSON `json:"customer"`
 	Quote         quoteJSON    `json:"quote"`
 	Version       int64        `json:"version"`
+	// ConfirmedAt: the customer confirmed in answer to a reminder; UnconfirmedAt: the
+	// confirmation deadline passed unanswered. Absent when not.
+	ConfirmedAt   *time.Time `json:"confirmed_at,omitempty"`
+	UnconfirmedAt *time.Time `json:"unconfirmed_at,omitempty"`
 }
 
 func appointmentOf(a resource.Appointment) appointmentJSON {
 	return appointmentJSON{
 		ID: a.ID, ReservationID: a.ReservationID, ResourceID: a.ResourceID, Service: a.ServiceID,
 		StartsAt: a.Start.UTC(), EndsAt: a.End.UTC(), Status: a.Status,
-		Customer: customerJSON(a.Customer), Quote: quoteOf(a.Quote), Version: a.Version,
+		Customer: customerJSON{Phone: a.Customer.Phone, Name: a.Customer.Name}, Quote: quoteOf(a.Quote), Version: a.Version,
+		ConfirmedAt: timeOrNil(a.ConfirmedAt), UnconfirmedAt: timeOrNil(a.UnconfirmedAt),
 	}
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // decodeJSON decodes a JSON object body strictly: a content type other than JSON (none
@@ -290,7 +303,7 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) {
 		}
 		hold, replayed, err := s.deps.Bookings.Hold(r.Context(), mux.Vars(r)["tenant"], resource.HoldRequest{
 			ServiceID: body.Service, Start: start, ResourceID: body.ResourceID,
-			Customer: resource.Customer(body.Customer), Key: key,
+			Customer: resource.Customer{Phone: body.Customer.Phone, Name: body.Customer.Name}, Key: key,
 		})
 		if err != nil {
 			return err

@@ -33,8 +33,15 @@ type Metrics struct {
 	SyncBacklogAge *prometheus.GaugeVec   // provider
 	ActorRestarts  *prometheus.CounterVec // kind
 	// Replies counts customers' SMS by what the engine read in them.
-	Replies            *prometheus.CounterVec // intent
-	ClaimConflictsInDB *prometheus.CounterVec // operation: a live-claim overlap refused by Postgres, not by the actor
+	Replies *prometheus.CounterVec // intent
+	// Reminders counts reminders by outcome: sent, skipped, confirmed, rescheduled,
+	// cancelled (the customer's answer), unconfirmed (the deadline passed unanswered).
+	Reminders *prometheus.CounterVec // outcome
+	// RemindersOverdue and RemindersOldestOverdue watch reminders due for minutes and not
+	// yet handed over: the silent failure the alert fires on.
+	RemindersOverdue       prometheus.Gauge
+	RemindersOldestOverdue prometheus.Gauge
+	ClaimConflictsInDB     *prometheus.CounterVec // operation: a live-claim overlap refused by Postgres, not by the actor
 	// SyncConnections counts vendor connections by provider and state (active, parked,
 	// reconnect_needed); set from Postgres by whoever refreshes ringback_sync_backlog.
 	SyncConnections *prometheus.GaugeVec // provider, state
@@ -99,6 +106,18 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "ringback_replies_total",
 			Help: "Customers' SMS replies by intent read: pick, confirm, more, window, reschedule, cancel, opt_out, help, unknown (unknown ones wait for a person).",
 		}, []string{"intent"}),
+		Reminders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringback_reminders_total",
+			Help: "Visit reminders by outcome: sent (handed to the outbox), skipped (passed at booking, opted out, stale), confirmed, rescheduled, cancelled (the customer's answer), unconfirmed (no answer by the deadline).",
+		}, []string{"outcome"}),
+		RemindersOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringback_reminders_overdue",
+			Help: "Reminders due for more than 5 minutes and not yet handed to the outbox.",
+		}),
+		RemindersOldestOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringback_reminders_oldest_overdue_seconds",
+			Help: "How long the oldest overdue reminder has been due (0 when none).",
+		}),
 		ActorRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ringback_actor_restarts_total",
 			Help: "Actor restarts by supervisors, by actor kind.",
@@ -128,10 +147,14 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.AutoSMSLatency, m.Webhooks, m.Bookings, m.HoldsActive, m.SMSDeliveries,
 		m.SyncJobs, m.SyncBacklog, m.SyncBacklogAge, m.RequestsShed, m.ActorRestarts, m.Replies, m.ClaimConflictsInDB, m.SyncConnections,
+		m.Reminders, m.RemindersOverdue, m.RemindersOldestOverdue,
 		m.ActorMessages, m.ActorMessageSeconds,
 	)
 	for _, intent := range []string{"pick", "confirm", "more", "window", "reschedule", "cancel", "opt_out", "help", "unknown"} {
 		m.Replies.WithLabelValues(intent)
+	}
+	for _, outcome := range []string{"sent", "skipped", "confirmed", "rescheduled", "cancelled", "unconfirmed"} {
+		m.Reminders.WithLabelValues(outcome)
 	}
 	for _, k := range []string{"conversation", "resource", "sync"} { // every actor kind
 		m.ActorRestarts.WithLabelValues(k)

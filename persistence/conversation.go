@@ -621,6 +621,14 @@ func (s *Conversations) DeliveryDeferred(ctx context.Context, id string, at time
 	return err
 }
 
+// DeliverySuppressed marks a claimed delivery suppressed (a reminder whose visit changed
+// since it was queued); like a suppressed claim it leaves the unsent range.
+func (s *Conversations) DeliverySuppressed(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE conversation.deliveries SET status = 'suppressed', next_attempt_at = 'infinity',
+		updated_at = now() WHERE client_message_id = $1 AND status = 'sending'`, id)
+	return err
+}
+
 // RecoverDeliveries returns the deliveries a dead process left pending or sending, making
 // the sending ones pending again. A delivery that was 'sending' may have reached the
 // provider before the process died: resending it is the documented duplicate window.

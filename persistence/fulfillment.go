@@ -31,13 +31,13 @@ func NewFulfillment(pool *pgxpool.Pool) *Fulfillment { return &Fulfillment{pool:
 const resourceKey = `(SELECT key FROM fulfillment.resources WHERE tenant_id = $1 AND id = $2)`
 
 const claimColumns = `c.id, c.tenant_id, c.resource_id, c.service_id, c.starts_at, c.ends_at, c.status,
-	c.expires_at, c.customer_phone, c.customer_name, c.quote`
+	c.expires_at, c.customer_phone, c.customer_name, c.customer_endpoint, c.quote`
 
 func scanClaim(row pgx.Row, extra ...any) (resource.Claim, error) {
 	var cl resource.Claim
 	var expires *time.Time
 	dest := append([]any{&cl.ID, &cl.TenantID, &cl.ResourceID, &cl.ServiceID, &cl.Start, &cl.End, &cl.Status,
-		&expires, &cl.Customer.Phone, &cl.Customer.Name, &cl.Quote}, extra...)
+		&expires, &cl.Customer.Phone, &cl.Customer.Name, &cl.Customer.Endpoint, &cl.Quote}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return cl, err
 	}
@@ -195,22 +195,23 @@ func queueHolds(b *pgx.Batch, writes []resource.Write, results []resource.WriteR
 	n := len(writes)
 	ids := make([]uuid.UUID, n)
 	tenants, resources, services, phones, names, quotes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	endpoints := make([]string, n)
 	starts, ends, expires := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	for i, w := range writes {
 		c := w.(*resource.InsertHold).Claim
 		q, _ := json.Marshal(c.Quote) // two plain fields: cannot fail
 		ids[i], tenants[i], resources[i], services[i] = c.ID, c.TenantID, c.ResourceID, c.ServiceID
 		starts[i], ends[i], expires[i] = c.Start, c.End, c.ExpiresAt
-		phones[i], names[i], quotes[i] = c.Customer.Phone, c.Customer.Name, string(q)
+		phones[i], names[i], quotes[i], endpoints[i] = c.Customer.Phone, c.Customer.Name, string(q), c.Customer.Endpoint
 	}
 	b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
-			expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-		SELECT t.id, t.tenant_id, t.resource_id, r.key, t.service_id, t.starts_at, t.ends_at, 'held', t.expires_at, t.phone, t.name, t.quote::jsonb, now(), now()
+			expires_at, customer_phone, customer_name, customer_endpoint, quote, created_at, updated_at)
+		SELECT t.id, t.tenant_id, t.resource_id, r.key, t.service_id, t.starts_at, t.ends_at, 'held', t.expires_at, t.phone, t.name, t.endpoint, t.quote::jsonb, now(), now()
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
-			$8::text[], $9::text[], $10::text[]) AS t(id, tenant_id, resource_id, service_id, starts_at, ends_at, expires_at, phone, name, quote)
+			$8::text[], $9::text[], $10::text[], $11::text[]) AS t(id, tenant_id, resource_id, service_id, starts_at, ends_at, expires_at, phone, name, quote, endpoint)
 		JOIN fulfillment.resources r ON r.tenant_id = t.tenant_id AND r.id = t.resource_id
 		ON CONFLICT DO NOTHING
-		RETURNING id`, ids, tenants, resources, services, starts, ends, expires, phones, names, quotes)
+		RETURNING id`, ids, tenants, resources, services, starts, ends, expires, phones, names, quotes, endpoints)
 	return func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -243,11 +244,11 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 		// ON CONFLICT DO NOTHING absorbs both a duplicate id (a replayed idempotency key)
 		// and an overlapping live claim; followUp tells them apart.
 		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
-				expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-			SELECT $1, $2, $3, r.key, $4, $5, $6, 'held', $7, $8, $9, $10, now(), now()
+				expires_at, customer_phone, customer_name, customer_endpoint, quote, created_at, updated_at)
+			SELECT $1, $2, $3, r.key, $4, $5, $6, 'held', $7, $8, $9, $11, $10, now(), now()
 			FROM fulfillment.resources r WHERE r.tenant_id = $2 AND r.id = $3
 			ON CONFLICT DO NOTHING`,
-			c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.ExpiresAt, c.Customer.Phone, c.Customer.Name, c.Quote)
+			c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.ExpiresAt, c.Customer.Phone, c.Customer.Name, c.Quote, c.Customer.Endpoint)
 		return func(br pgx.BatchResults) error {
 			tag, err := br.Exec()
 			if err != nil {
@@ -275,6 +276,7 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 		}
 	case *resource.Confirm:
 		conns, provs := targets(w.Sync)
+		rm := reminderArgs(w.Reminders)
 		b.Queue(`
 			WITH c AS (
 				UPDATE fulfillment.claims SET status = 'booked', updated_at = $3
@@ -283,12 +285,15 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 			), a AS (
 				INSERT INTO fulfillment.appointments (id, tenant_id, resource_id, reservation_id, claim_id, status, created_at, updated_at)
 				SELECT $2, tenant_id, resource_id, id, id, 'booked', $3, $3 FROM c
-				RETURNING id, tenant_id
+				RETURNING id, tenant_id, version
 			), j AS (
 				INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action)
 				SELECT a.tenant_id, t.conn, t.prov, a.id, 'create' FROM a, unnest($4::text[], $5::text[]) AS t(conn, prov)
+			), r AS (
+				`+insertReminders+`
 			)
-			SELECT `+claimColumns+` FROM c`, w.HoldID, w.AppointmentID, w.At, conns, provs)
+			SELECT `+claimColumns+` FROM c`, w.HoldID, w.AppointmentID, w.At, conns, provs,
+			rm.endpoint, rm.kinds, rm.offsets, rm.dues, rm.skipped)
 		return func(br pgx.BatchResults) error {
 			cl, err := scanClaim(br.QueryRow())
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -316,6 +321,9 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 			), j AS (
 				INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action)
 				SELECT a.tenant_id, t.conn, t.prov, a.id, 'delete' FROM a, unnest($5::text[], $6::text[]) AS t(conn, prov)
+			), r AS (
+				UPDATE fulfillment.reminders SET state = 'cancelled', updated_at = $4
+				WHERE appointment_id = (SELECT id FROM a) AND state IN ('pending', 'claimed')
 			)
 			SELECT `+claimColumns+`, a.reservation_id, a.version FROM c, a`, w.AppointmentID, w.TenantID, w.ResourceID, w.At, conns, provs)
 		return func(br pgx.BatchResults) error {
@@ -343,21 +351,33 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 			WHERE id = (SELECT claim_id FROM fulfillment.appointments WHERE id = $1 AND status = 'booked') AND status = 'booked'`,
 			w.AppointmentID, w.At)
 		b.Queue(`INSERT INTO fulfillment.claims (id, tenant_id, resource_id, resource_key, service_id, starts_at, ends_at, status,
-				expires_at, customer_phone, customer_name, quote, created_at, updated_at)
-			SELECT $2, $3, $4, r.key, $5, $6, $7, 'booked', NULL, $8, $9, $10, $11, $11
+				expires_at, customer_phone, customer_name, customer_endpoint, quote, created_at, updated_at)
+			SELECT $2, $3, $4, r.key, $5, $6, $7, 'booked', NULL, $8, $9, $12, $10, $11, $11
 			FROM fulfillment.appointments a JOIN fulfillment.resources r ON r.tenant_id = $3 AND r.id = $4
 			WHERE a.id = $1 AND a.status = 'booked'`,
-			w.AppointmentID, c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.Customer.Phone, c.Customer.Name, c.Quote, w.At)
+			w.AppointmentID, c.ID, c.TenantID, c.ResourceID, c.ServiceID, c.Start, c.End, c.Customer.Phone, c.Customer.Name, c.Quote, w.At, c.Customer.Endpoint)
+		// The new time needs its own confirmation; the old time's reminders not yet sent
+		// are replaced by the new time's, in this transaction.
+		rm := reminderArgs(w.Reminders)
 		b.Queue(`
 			WITH a AS (
-				UPDATE fulfillment.appointments SET claim_id = $2, version = version + 1, updated_at = $3
+				UPDATE fulfillment.appointments SET claim_id = $2, version = version + 1, updated_at = $3,
+					confirmed_at = NULL, unconfirmed_at = NULL
 				WHERE id = $1 AND status = 'booked'
 				RETURNING id, tenant_id, reservation_id, version
 			), j AS (
 				INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action)
 				SELECT a.tenant_id, t.conn, t.prov, a.id, 'update' FROM a, unnest($4::text[], $5::text[]) AS t(conn, prov)
+			), old AS (
+				UPDATE fulfillment.reminders SET state = 'replaced', updated_at = $3
+				WHERE appointment_id = (SELECT id FROM a) AND state IN ('pending', 'claimed')
+			), c AS (
+				SELECT * FROM fulfillment.claims WHERE id = $2
+			), r AS (
+				`+insertReminders+`
 			)
-			SELECT reservation_id, version FROM a`, w.AppointmentID, c.ID, w.At, conns, provs)
+			SELECT reservation_id, version FROM a`, w.AppointmentID, c.ID, w.At, conns, provs,
+			rm.endpoint, rm.kinds, rm.offsets, rm.dues, rm.skipped)
 		return func(br pgx.BatchResults) error {
 			if _, err := br.Exec(); err != nil {
 				return err
@@ -379,6 +399,25 @@ func queue(b *pgx.Batch, w resource.Write, res *resource.WriteResult) func(pgx.B
 			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt}
 			return nil
 		}
+	case *resource.MarkConfirmed:
+		conns, provs := targets(w.Sync)
+		b.Queue(`
+			WITH a AS (
+				UPDATE fulfillment.appointments SET confirmed_at = $4, unconfirmed_at = NULL, updated_at = $4
+				WHERE id = $1 AND tenant_id = $2 AND resource_id = $3 AND status = 'booked' AND confirmed_at IS NULL
+				RETURNING id, tenant_id
+			), j AS (
+				INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action)
+				SELECT a.tenant_id, t.conn, t.prov, a.id, 'update' FROM a, unnest($5::text[], $6::text[]) AS t(conn, prov)
+			)
+			SELECT count(*) FROM a`, w.AppointmentID, w.TenantID, w.ResourceID, w.At, conns, provs)
+		return markRead(res)
+	case *resource.MarkUnconfirmed:
+		b.Queue(`UPDATE fulfillment.appointments SET unconfirmed_at = $5, updated_at = $5
+			WHERE id = $1 AND tenant_id = $2 AND resource_id = $3 AND version = $4 AND status = 'booked'
+				AND confirmed_at IS NULL AND unconfirmed_at IS NULL
+			RETURNING 1`, w.AppointmentID, w.TenantID, w.ResourceID, w.Version, w.At)
+		return markRead(res)
 	}
 	panic(fmt.Sprintf("persistence: unknown write %T", w))
 }
@@ -401,6 +440,32 @@ func followUp(ctx context.Context, q querier, w resource.Write, res *resource.Wr
 			return err
 		}
 		*res = resource.WriteResult{Outcome: resource.Duplicate, Claim: &cl}
+	case *resource.MarkConfirmed:
+		appt, err := findAppointment(ctx, q, w.TenantID, w.AppointmentID)
+		switch {
+		case errors.Is(err, resource.ErrNotFound):
+			*res = resource.WriteResult{Outcome: resource.Gone}
+		case err != nil:
+			return err
+		case appt.ResourceID != w.ResourceID || appt.Status != "booked":
+			*res = resource.WriteResult{Outcome: resource.Gone}
+		case res.Outcome == resource.Done:
+			res.Appointment = &appt
+		case !appt.ConfirmedAt.IsZero():
+			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt, Replayed: true} // confirmed before
+		}
+	case *resource.MarkUnconfirmed:
+		appt, err := findAppointment(ctx, q, w.TenantID, w.AppointmentID)
+		switch {
+		case errors.Is(err, resource.ErrNotFound):
+			*res = resource.WriteResult{Outcome: resource.Gone}
+		case err != nil:
+			return err
+		case res.Outcome == resource.Done:
+			res.Appointment = &appt
+		case appt.Status == "booked" && appt.Version == w.Version && appt.ConfirmedAt.IsZero() && !appt.UnconfirmedAt.IsZero():
+			*res = resource.WriteResult{Outcome: resource.Done, Appointment: &appt, Replayed: true} // flagged before
+		}
 	case *resource.Cancel:
 		if res.Outcome != resource.Gone {
 			return nil
@@ -416,6 +481,62 @@ func followUp(ctx context.Context, q querier, w resource.Write, res *resource.Wr
 		}
 	}
 	return nil
+}
+
+// insertReminders writes a reminder plan (parameters $6 to $10, see reminderArgs) for the
+// appointment of CTE a at the claim of CTE c; a tenant without a number ($6 '') has none.
+const insertReminders = `INSERT INTO fulfillment.reminders (appointment_id, version, kind, offset_seconds, tenant_id, resource_id,
+			endpoint, customer_phone, due_at, state, reason)
+		SELECT a.id, a.version, t.kind, t.off, a.tenant_id, c.resource_id, $6, c.customer_phone, t.due,
+			CASE WHEN t.skipped = '' THEN 'pending' ELSE 'skipped' END, NULLIF(t.skipped, '')
+		FROM a, c, unnest($7::text[], $8::bigint[], $9::timestamptz[], $10::text[]) AS t(kind, off, due, skipped)
+		WHERE $6 <> ''
+		ON CONFLICT DO NOTHING`
+
+// reminderPlanArgs are a ReminderPlan as the columns of insertReminders.
+type reminderPlanArgs struct {
+	endpoint       string
+	kinds, skipped []string
+	offsets        []int64
+	dues           []time.Time
+}
+
+func reminderArgs(p resource.ReminderPlan) reminderPlanArgs {
+	a := reminderPlanArgs{endpoint: p.Endpoint, kinds: []string{}, skipped: []string{}, offsets: []int64{}, dues: []time.Time{}}
+	for _, r := range p.Rows {
+		a.kinds = append(a.kinds, r.Kind)
+		a.offsets = append(a.offsets, int64(r.Offset/time.Second))
+		a.dues = append(a.dues, r.Due)
+		a.skipped = append(a.skipped, r.Skipped)
+	}
+	return a
+}
+
+// markRead reads whether a MarkConfirmed or MarkUnconfirmed changed the appointment;
+// followUp completes the answer.
+func markRead(res *resource.WriteResult) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			n += int(v)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		*res = resource.WriteResult{Outcome: resource.Gone}
+		if n > 0 {
+			*res = resource.WriteResult{Outcome: resource.Done}
+		}
+		return nil
+	}
 }
 
 func targets(ts []resource.SyncTarget) (conns, provs []string) {
@@ -468,16 +589,27 @@ func findAppointment(ctx context.Context, q querier, tenantID string, id uuid.UU
 	var reservation uuid.UUID
 	var status string
 	var version int64
-	cl, err := scanClaim(q.QueryRow(ctx, `SELECT `+claimColumns+`, a.reservation_id, a.status, a.version
+	var confirmed, unconfirmed *time.Time
+	cl, err := scanClaim(q.QueryRow(ctx, `SELECT `+claimColumns+`, a.reservation_id, a.status, a.version, a.confirmed_at, a.unconfirmed_at
 		FROM fulfillment.appointments a JOIN fulfillment.claims c ON c.id = a.claim_id
-		WHERE a.tenant_id = $1 AND a.id = $2`, tenantID, id), &reservation, &status, &version)
+		WHERE a.tenant_id = $1 AND a.id = $2`, tenantID, id), &reservation, &status, &version, &confirmed, &unconfirmed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return resource.Appointment{}, resource.ErrNotFound
 	}
 	if err != nil {
 		return resource.Appointment{}, err
 	}
-	return appointmentOf(cl, id, reservation, status, version), nil
+	appt := appointmentOf(cl, id, reservation, status, version)
+	appt.ConfirmedAt, appt.UnconfirmedAt = utcOrZero(confirmed), utcOrZero(unconfirmed)
+	return appt, nil
+}
+
+// utcOrZero reads a nullable timestamptz.
+func utcOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // Appointment is FindAppointment under the name the console's interface gives it.
@@ -504,7 +636,7 @@ type AppointmentView struct {
 // Appointments lists a tenant's appointments starting in [from, to), with the state of
 // their newest sync job per connection.
 func (f *Fulfillment) Appointments(ctx context.Context, tenantID string, from, to time.Time) ([]AppointmentView, error) {
-	rows, err := f.pool.Query(ctx, `SELECT `+claimColumns+`, a.id, a.reservation_id, a.status, a.version,
+	rows, err := f.pool.Query(ctx, `SELECT `+claimColumns+`, a.id, a.reservation_id, a.status, a.version, a.confirmed_at, a.unconfirmed_at,
 			COALESCE((SELECT jsonb_agg(jsonb_build_object('connection_id', j.connection_id, 'provider', j.provider,
 				'action', j.action, 'state', j.state, 'attempts', j.attempts, 'last_error', COALESCE(j.last_error, '')))
 				FROM (SELECT DISTINCT ON (connection_id) * FROM fulfillment.sync_jobs
@@ -522,11 +654,13 @@ func (f *Fulfillment) Appointments(ctx context.Context, tenantID string, from, t
 		var status string
 		var version int64
 		var v AppointmentView
-		cl, err := scanClaim(rows, &id, &reservation, &status, &version, &v.Sync)
+		var confirmed, unconfirmed *time.Time
+		cl, err := scanClaim(rows, &id, &reservation, &status, &version, &confirmed, &unconfirmed, &v.Sync)
 		if err != nil {
 			return nil, err
 		}
 		v.Appointment = appointmentOf(cl, id, reservation, status, version)
+		v.ConfirmedAt, v.UnconfirmedAt = utcOrZero(confirmed), utcOrZero(unconfirmed)
 		out = append(out, v)
 	}
 	return out, rows.Err()

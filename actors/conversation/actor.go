@@ -185,9 +185,11 @@ type Actor struct {
 	span        trace.Span
 	traceParent string
 	correlation string
-	// replyTo waits for the step's outcome (a console event), stepErr is its failure.
+	// replyTo waits for the step's outcome (a console or reminder event), stepErr is its
+	// failure; outcome is the answer of a reminder event (nil: a ConsoleResponse).
 	replyTo *actor.PID
 	stepErr error
+	outcome *ReminderResponse
 }
 
 // Receive dispatches.
@@ -213,6 +215,12 @@ func (a *Actor) Receive(c actor.Context) {
 		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
 		a.pump(c)
 	case *ConsoleAction:
+		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
+		a.pump(c)
+	case *SendReminder:
+		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
+		a.pump(c)
+	case *AlertUnconfirmed:
 		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
 		a.pump(c)
 	case *resumed:
@@ -252,8 +260,13 @@ func (a *Actor) pump(c actor.Context) {
 // done ends the step in progress and moves to the next event.
 func (a *Actor) done(c actor.Context) {
 	if a.replyTo != nil {
-		c.Send(a.replyTo, &ConsoleResponse{Err: a.stepErr})
-		a.replyTo = nil
+		if a.outcome != nil {
+			a.outcome.Err = a.stepErr
+			c.Send(a.replyTo, a.outcome)
+		} else {
+			c.Send(a.replyTo, &ConsoleResponse{Err: a.stepErr})
+		}
+		a.replyTo, a.outcome = nil, nil
 	}
 	if a.span != nil {
 		a.span.End()
@@ -364,7 +377,12 @@ func (a *Actor) start(c actor.Context, ev any) {
 		}
 	case *consoleEvent:
 		tenantID, event = m.tenantID, "console"
-		a.replyTo, a.stepErr = m.replyTo, nil
+		a.replyTo, a.stepErr, a.outcome = m.replyTo, nil, nil
+		switch m.msg.(type) {
+		case *SendReminder, *AlertUnconfirmed:
+			event = "reminder"
+			a.outcome = &ReminderResponse{}
+		}
 	}
 	a.beginStep(event, tenantID, correlation, parent)
 	if err := a.ensureLoaded(c, tenantID); err != nil {
@@ -392,7 +410,14 @@ func (a *Actor) start(c actor.Context, ev any) {
 	case *quietEnded:
 		a.onQuietEnded(c, e)
 	case *consoleEvent:
-		a.onConsole(c, m)
+		switch r := m.msg.(type) {
+		case *SendReminder:
+			a.onReminder(c, e, r)
+		case *AlertUnconfirmed:
+			a.onUnconfirmed(c, e, r)
+		default:
+			a.onConsole(c, m)
+		}
 	}
 }
 
@@ -846,6 +871,8 @@ func (a *Actor) onInbound(c actor.Context, e env, m *InboundSMS) {
 			a.confirm(c, e, m, in)
 		case a.st.Stage == Offered && len(a.st.Options) > 0:
 			send(e.texts.PickWhich(options(a.st.Options)))
+		case visit != nil && a.reminded():
+			a.confirmAttendance(c, e, m, in)
 		case visit != nil:
 			// "ok thanks" after booking: nothing to do and nothing to say.
 			a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in})
@@ -954,7 +981,7 @@ func (a *Actor) hold(c actor.Context, e env, m *InboundSMS, in *Received, option
 		previous = a.st.Hold.HoldID
 	}
 	req := resource.HoldRequest{ServiceID: o.ServiceID, Start: o.Start, ResourceID: o.ResourceID,
-		Customer: resource.Customer{Phone: a.phone}, Key: "sms:" + m.MessageSid}
+		Customer: resource.Customer{Phone: a.phone, Endpoint: a.endpoint}, Key: "sms:" + m.MessageSid}
 	a.await(c, func(ctx context.Context) any {
 		h, _, err := a.deps.Bookings.Hold(ctx, tenantID, req)
 		if err != nil {
@@ -1040,6 +1067,7 @@ func (a *Actor) confirmMove(c actor.Context, e env, m *InboundSMS, in *Received)
 			a.retryOptions(c, e, m, in)
 			return
 		}
+		a.answeredReminder("rescheduled")
 		moved := held
 		moved.Start, moved.End, moved.HoldID, moved.ExpiresAt = appt.Start, appt.End, uuid.Nil, time.Time{}
 		a.st.Stage, a.st.AppointmentID, a.st.Visit, a.st.Hold, a.st.Options, a.st.Moving = Booked, appt.ID, &moved, &moved, nil, false
@@ -1076,6 +1104,7 @@ func (a *Actor) cancelVisit(c actor.Context, e env, m *InboundSMS, in *Received)
 			a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.NotCancelled(v.option()), time.Time{})}})
 			return
 		}
+		a.answeredReminder("cancelled")
 		a.st.Stage, a.st.AppointmentID, a.st.Visit, a.st.Hold, a.st.Options, a.st.Moving = Idle, uuid.Nil, nil, nil, nil, false
 		a.commit(c, Commit{EnvelopeKey: m.EnvelopeKey, Received: in, Outgoing: []Outgoing{outgoing(m.EnvelopeKey, 0, "reply", e.texts.Cancelled(v.option()), time.Time{})}})
 	})

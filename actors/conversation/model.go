@@ -76,7 +76,12 @@ type State struct {
 	// LastAlertAt is when the business was last alerted about this conversation.
 	LastAlertAt time.Time `json:"last_alert_at,omitzero"`
 	Deferred    *Deferred `json:"deferred,omitempty"`
-	Version     int64     `json:"version"`
+	// Reminded is the reminder a yes now answers (nil when none is waiting).
+	Reminded *Reminded `json:"reminded,omitempty"`
+	// RemindersSent are the keys of the latest reminders and deadline alerts committed
+	// here, so one handed over again is not sent again.
+	RemindersSent []string `json:"reminders_sent,omitempty"`
+	Version       int64    `json:"version"`
 }
 
 // visit is the booked visit, for states saved before Visit existed: the hold it was
@@ -165,6 +170,7 @@ type Bookings interface {
 	Release(ctx context.Context, tenantID string, holdID uuid.UUID) error
 	Cancel(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
 	Reschedule(ctx context.Context, tenantID string, id uuid.UUID, start time.Time, key string) (resource.Appointment, error)
+	ConfirmAttendance(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)
 }
 
 // Outbox sends what was committed.

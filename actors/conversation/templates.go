@@ -248,6 +248,39 @@ func (t Texts) OwnerAlert(maskedPhone, body, link string) string {
 	return text
 }
 
+// Reminder reminds the customer of a visit: its local time, who comes and the quote,
+// and asks for a confirmation (unless one was given).
+func (t Texts) Reminder(visit Option, who string, confirmed bool) string {
+	v := t.slotValues(visit)
+	v["who"] = ""
+	if who != "" {
+		v["who"] = " with " + who
+	}
+	if confirmed {
+		return t.render("Reminder: your visit with {{business}} is {{slot}}{{who}} ({{quote}}). See you then! Reply R for a new time.", v)
+	}
+	return t.render("Reminder: your visit with {{business}} is {{slot}}{{who}} ({{quote}}). Reply Y to confirm or R for a new time.", v)
+}
+
+// AttendanceConfirmed thanks a customer who confirmed a reminded visit.
+func (t Texts) AttendanceConfirmed(visit Option) string {
+	return t.render("Thanks, you're confirmed for {{slot}} with {{business}}. Reply R if you need a new time.", t.slotValues(visit))
+}
+
+// UnconfirmedAlert tells the business that a reminded customer has not confirmed.
+func (t Texts) UnconfirmedAlert(maskedPhone string, visit Option, who, link string) string {
+	v := t.slotValues(visit)
+	v["phone"], v["who"] = maskedPhone, ""
+	if who != "" {
+		v["who"] = " with " + who
+	}
+	text := t.render("{{business}}: the customer at {{phone}} has not confirmed their visit {{slot}}{{who}}.", v)
+	if link != "" {
+		text += " Thread: " + link
+	}
+	return text
+}
+
 func (t Texts) slotValues(o Option) map[string]string {
 	return map[string]string{"slot": formatSlot(o.Start, t.loc), "quote": tenant.FormatMoney(o.QuoteMinor, o.Currency)}
 }

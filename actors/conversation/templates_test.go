@@ -44,6 +44,10 @@ func TestTextsDefaults(t *testing.T) {
 		{"opt out", texts.OptOut(), "You're unsubscribed from Acme Plumbing messages. Reply START to resubscribe."},
 		{"opt in", texts.OptIn(), "You're resubscribed to Acme Plumbing messages. Reply HELP for help. Reply STOP to opt out"},
 		{"cancelled", texts.Cancelled(options[0]), "Your appointment with Acme Plumbing on Tue Jan 13, 9:00 AM is cancelled. Text us any time to book again."},
+		{"reminder", texts.Reminder(options[0], "Mike", false), "Reminder: your visit with Acme Plumbing is Tue Jan 13, 9:00 AM with Mike ($165.00). Reply Y to confirm or R for a new time."},
+		{"reminder, confirmed", texts.Reminder(options[0], "", true), "Reminder: your visit with Acme Plumbing is Tue Jan 13, 9:00 AM ($165.00). See you then! Reply R for a new time."},
+		{"unconfirmed alert", texts.UnconfirmedAlert("+1512***0199", options[0], "Mike", "https://x.example/console/conversations/1"),
+			"Acme Plumbing: the customer at +1512***0199 has not confirmed their visit Tue Jan 13, 9:00 AM with Mike. Thread: https://x.example/console/conversations/1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +88,8 @@ func allTexts(t *testing.T, business string) map[string]string {
 		"move_none": texts.MoveNone(o), "move_held": texts.MoveHeld(o, o), "moved": texts.Moved(o), "move_lost": texts.MoveLost(o, three),
 		"cancel_ask": texts.CancelAsk(o), "kept": texts.Kept(o), "released": texts.Released(), "not_cancelled": texts.NotCancelled(o),
 		"still_booked": texts.StillBooked(o),
+		"reminder":     texts.Reminder(o, "Maximilian", false), "reminder_confirmed": texts.Reminder(o, "Maximilian", true),
+		"attendance_confirmed": texts.AttendanceConfirmed(o),
 	} {
 		all[k] = v
 	}

@@ -149,6 +149,10 @@ func (a *Actor) handle(c actor.Context, msg any, sender *actor.PID) {
 		a.onCancel(c, m, sender)
 	case *RescheduleAppointment:
 		a.onReschedule(c, m, sender)
+	case *ConfirmAttendance:
+		a.onConfirmAttendance(c, m, sender)
+	case *FlagUnconfirmed:
+		a.onFlagUnconfirmed(c, m, sender)
 	case *SlotsRequest:
 		a.reply(c, sender, a.onSlots(m))
 	case *BusyTimeImported:
@@ -181,7 +185,7 @@ func failure(msg any, err error) any {
 		return &HoldResponse{Err: err}
 	case *ReleaseHold:
 		return &ReleaseResponse{Err: err}
-	case *ConfirmHold, *CancelAppointment, *RescheduleAppointment:
+	case *ConfirmHold, *CancelAppointment, *RescheduleAppointment, *ConfirmAttendance, *FlagUnconfirmed:
 		return &AppointmentResponse{Err: err}
 	case *SlotsRequest:
 		return &SlotsResponse{Err: err}
@@ -359,6 +363,11 @@ func (a *Actor) onWritten(c actor.Context, m *written) {
 		a.onCancelWritten(c, w, m.res, m.replyTo)
 	case *Reschedule:
 		a.onRescheduleWritten(c, w, m.res)
+	case *MarkConfirmed, *MarkUnconfirmed:
+		a.reply(c, m.replyTo, markAnswer(m.res))
+	}
+	if m.res.Outcome == Done {
+		a.countSkippedReminders(m.w)
 	}
 	if m.res.Outcome == Done && a.deps.SyncQueued != nil {
 		if targets := syncTargetsOf(m.w); len(targets) > 0 {
@@ -712,6 +721,8 @@ func syncTargetsOf(w Write) []SyncTarget {
 		return w.Sync
 	case *Reschedule:
 		return w.Sync
+	case *MarkConfirmed:
+		return w.Sync // a repeat queued nothing; the kick then finds nothing to do
 	}
 	return nil
 }
@@ -748,7 +759,7 @@ func (a *Actor) onConfirmHold(c actor.Context, m *ConfirmHold, sender *actor.PID
 	}
 	e.pending = true
 	e.waiters = []*actor.PID{sender}
-	a.submit(c, &Confirm{HoldID: e.ID, AppointmentID: AppointmentID(e.ID), At: now, Sync: a.syncTargets()}, nil)
+	a.submit(c, &Confirm{HoldID: e.ID, AppointmentID: AppointmentID(e.ID), At: now, Sync: a.syncTargets(), Reminders: a.reminderPlan(e.Claim, now)}, nil)
 }
 
 // confirmUnknown answers a confirm for a hold not in memory: confirmed before (the same
@@ -912,7 +923,8 @@ func (a *Actor) onReschedule(c actor.Context, m *RescheduleAppointment, sender *
 	a.track(&entry{Claim: nc, pending: true})
 	old.pending = true
 	old.waiters = []*actor.PID{sender}
-	a.submit(c, &Reschedule{AppointmentID: m.ID, New: nc, At: a.deps.Clock.Now(), Sync: a.syncTargets()}, nil)
+	now := a.deps.Clock.Now()
+	a.submit(c, &Reschedule{AppointmentID: m.ID, New: nc, At: now, Sync: a.syncTargets(), Reminders: a.reminderPlan(nc, now)}, nil)
 }
 
 func (a *Actor) onRescheduleWritten(c actor.Context, w *Reschedule, res WriteResult) {

@@ -239,6 +239,25 @@ func (b *Bookings) Reschedule(ctx context.Context, tenantID string, id uuid.UUID
 	return b.appointmentRequest(ctx, tenantID, rid, &RescheduleAppointment{ID: id, Start: start, NewClaimID: RescheduleClaimID(tenantID, key)})
 }
 
+// ConfirmAttendance records the customer's yes to a reminder of the appointment.
+func (b *Bookings) ConfirmAttendance(ctx context.Context, tenantID string, id uuid.UUID) (Appointment, error) {
+	rid, err := b.appointmentResource(ctx, tenantID, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return b.appointmentRequest(ctx, tenantID, rid, &ConfirmAttendance{ID: id})
+}
+
+// FlagUnconfirmed marks the appointment, still at version and unconfirmed, as past its
+// confirmation deadline; ErrGone when that no longer applies.
+func (b *Bookings) FlagUnconfirmed(ctx context.Context, tenantID string, id uuid.UUID, version int64) (Appointment, error) {
+	rid, err := b.appointmentResource(ctx, tenantID, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return b.appointmentRequest(ctx, tenantID, rid, &FlagUnconfirmed{ID: id, Version: version})
+}
+
 func (b *Bookings) appointmentRequest(ctx context.Context, tenantID, resourceID string, msg any) (Appointment, error) {
 	res, err := b.dir.Request(ctx, Kind, Identity(tenantID, resourceID), msg, b.timeout)
 	if err != nil {

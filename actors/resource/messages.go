@@ -48,7 +48,20 @@ type RescheduleAppointment struct {
 	NewClaimID uuid.UUID // from RescheduleClaimID(tenant, idempotency key)
 }
 
-// AppointmentResponse answers ConfirmHold, CancelAppointment and RescheduleAppointment.
+// ConfirmAttendance records the customer's yes to a reminder: the visit is confirmed
+// (shown in the console, pushed to the calendars). Answer: *AppointmentResponse.
+type ConfirmAttendance struct{ ID uuid.UUID }
+
+// FlagUnconfirmed marks the appointment, if still at Version and unconfirmed, as not
+// confirmed by its deadline. Answer: *AppointmentResponse (Err ErrGone when it no longer
+// applies: moved, cancelled, confirmed or flagged before).
+type FlagUnconfirmed struct {
+	ID      uuid.UUID
+	Version int64
+}
+
+// AppointmentResponse answers ConfirmHold, CancelAppointment, RescheduleAppointment,
+// ConfirmAttendance and FlagUnconfirmed.
 type AppointmentResponse struct {
 	Appointment Appointment
 	Err         error

@@ -28,6 +28,9 @@ const (
 type Customer struct {
 	Phone string `json:"phone"`
 	Name  string `json:"name,omitempty"`
+	// Endpoint is the business number the customer booked through (a conversation's),
+	// so reminders come from the number they know; "" through the booking API.
+	Endpoint string `json:"-"`
 }
 
 // Quote is the price given with a hold, in minor units (cents) of Currency.
@@ -66,6 +69,9 @@ type Appointment struct {
 	Customer      Customer
 	Quote         Quote
 	Version       int64
+	// ConfirmedAt is when the customer confirmed the visit in answer to a reminder;
+	// UnconfirmedAt when the confirmation deadline passed without one. Zero when not.
+	ConfirmedAt, UnconfirmedAt time.Time
 }
 
 // Errors the actor answers with; the HTTP edge maps each to one status.

@@ -46,13 +46,48 @@ type EndHold struct {
 	At     time.Time
 }
 
-// Confirm books a live hold as appointment AppointmentID and queues its sync jobs.
-// Outcomes: Done (WriteResult.Appointment), Gone (the hold is no longer live).
+// Confirm books a live hold as appointment AppointmentID, queues its sync jobs and writes
+// its reminders. Outcomes: Done (WriteResult.Appointment), Gone (the hold is no longer live).
 type Confirm struct {
 	HoldID        uuid.UUID
 	AppointmentID uuid.UUID
 	At            time.Time
 	Sync          []SyncTarget
+	Reminders     ReminderPlan
+}
+
+// ReminderPlan is the reminders of an appointment at one time: where they are sent from
+// and when each is due. Written with the change that books or moves the visit.
+type ReminderPlan struct {
+	Endpoint string // the business number they go from; "" when the tenant has none (no reminders)
+	Rows     []ReminderRow
+}
+
+// ReminderRow is one reminder, or the confirmation deadline (Kind "deadline").
+type ReminderRow struct {
+	Kind    string // "reminder" | "deadline"
+	Offset  time.Duration
+	Due     time.Time
+	Skipped string // why it is written already skipped; "" for pending
+}
+
+// MarkConfirmed records that the customer confirmed the visit and queues sync jobs so
+// the calendars show it. Outcomes: Done (Replayed when it was confirmed before), Gone (not
+// a booked appointment of this resource).
+type MarkConfirmed struct {
+	TenantID, ResourceID string
+	AppointmentID        uuid.UUID
+	At                   time.Time
+	Sync                 []SyncTarget
+}
+
+// MarkUnconfirmed records that the confirmation deadline of the appointment at Version
+// passed unanswered. Outcomes: Done, Gone (moved, cancelled, confirmed or marked before).
+type MarkUnconfirmed struct {
+	TenantID, ResourceID string
+	AppointmentID        uuid.UUID
+	Version              int64
+	At                   time.Time
 }
 
 // Cancel cancels a booked appointment and queues its sync jobs. Outcome: Done or Gone.
@@ -71,13 +106,16 @@ type Reschedule struct {
 	New           Claim
 	At            time.Time
 	Sync          []SyncTarget
+	Reminders     ReminderPlan // the new time's; the old time's pending ones are replaced
 }
 
-func (*InsertHold) isWrite() {}
-func (*EndHold) isWrite()    {}
-func (*Confirm) isWrite()    {}
-func (*Cancel) isWrite()     {}
-func (*Reschedule) isWrite() {}
+func (*InsertHold) isWrite()      {}
+func (*EndHold) isWrite()         {}
+func (*Confirm) isWrite()         {}
+func (*Cancel) isWrite()          {}
+func (*Reschedule) isWrite()      {}
+func (*MarkConfirmed) isWrite()   {}
+func (*MarkUnconfirmed) isWrite() {}
 
 // Outcome is how a write ended.
 type Outcome int

@@ -415,6 +415,7 @@ func (d *Deps) appointment(ctx context.Context, conn Connection, id uuid.UUID) (
 		ResourceID: a.ResourceID, ResourceName: a.ResourceID, ServiceID: a.ServiceID, ServiceName: a.ServiceID,
 		Start: a.Start, End: a.End, CustomerPhone: a.Customer.Phone, CustomerName: a.Customer.Name,
 		Quote: tenant.FormatMoney(a.Quote.AmountMinor, a.Quote.Currency), Cancelled: a.Status == string(resource.Cancelled),
+		ConfirmedAt: a.ConfirmedAt,
 	}
 	if r, ok := cfg.Resource(a.ResourceID); ok {
 		out.ResourceName = r.Name

@@ -55,6 +55,9 @@ type Appointment struct {
 	Quote         string // formatted for people, e.g. "$210.00"; "" when none
 	Cancelled     bool
 	CalendarID    string // the Google calendar of the resource on this connection; "" if none
+	// ConfirmedAt is when the customer confirmed the visit in answer to a reminder; zero
+	// when they have not (or not since it last moved).
+	ConfirmedAt time.Time
 }
 
 // Refs keeps the vendor's ids for one appointment on one connection (Jobber has no

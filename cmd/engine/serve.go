@@ -27,6 +27,7 @@ import (
 	ringhttp "ringback/http"
 	"ringback/metrics"
 	"ringback/persistence"
+	"ringback/reminders"
 	"ringback/secrets"
 	"ringback/tenant"
 	"ringback/tracing"
@@ -99,6 +100,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	defer stopSweeper()
 	go sweep(sweepCtx, eng, log)
+	go eng.reminders.Run(sweepCtx, time.Second)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -148,6 +150,11 @@ type engine struct {
 	sync      *vsync.Service
 	syncStore *persistence.Sync
 	jobber    jobberIntake
+	// reminders hands due reminders to the conversations; serve ticks it every second,
+	// tests call Tick after moving the clock.
+	reminders *reminders.Scheduler
+	bookings  *resource.Bookings
+	catalog   *tenant.Cache
 
 	stopOnce sync.Once
 	stop     func()
@@ -217,12 +224,15 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		OnOptedOut: func(tenantID, from, to string) {
 			_ = dir.Send(conversation.Kind, conversation.Identity(from, to), &conversation.CarrierOptOut{TenantID: tenantID})
 		},
-		Events: events,
+		Events:  events,
+		Current: reminderCurrent(fulfillment),
 	}, convStore, sender, clk, m, log)
 	dir.Register(conversation.Kind, conversation.Props(&conversation.Deps{
 		Store: convStore, Bookings: bookings, Outbox: outbox, Catalog: catalog, Clock: clk,
 		Metrics: m, Log: log, Directory: dir, Events: events, Changed: live.Publish, ConsoleURL: cfg.PublicURL + "/console",
 	}))
+	scheduler := reminders.NewScheduler(reminders.Config{}, fulfillment.Reminders(),
+		reminderDispatch{dir: dir, bookings: bookings, catalog: catalog, timeout: 5 * time.Second}, clk, m, log)
 	intake := receipts{Conversations: convStore, events: events}
 	disp := dispatcher{dir: dir, intake: intake, log: log}
 
@@ -257,7 +267,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	})
 	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
 		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: eventWriter,
-		sync: syncer, syncStore: syncStore, jobber: jobberHooks}
+		sync: syncer, syncStore: syncStore, jobber: jobberHooks, reminders: scheduler, bookings: bookings, catalog: catalog}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
 			syncer.Stop()

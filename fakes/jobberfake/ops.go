@@ -32,6 +32,8 @@ func (s *Server) execute(op string, vars json.RawMessage) (any, *gqlError) {
 		return decodeThen(vars, s.visitEditSchedule)
 	case "jobClose":
 		return decodeThen(vars, s.jobClose)
+	case "jobEdit":
+		return decodeThen(vars, s.jobEdit)
 	}
 	return nil, &gqlError{Message: fmt.Sprintf("Field '%s' doesn't exist on type 'Query' or 'Mutation'", op),
 		Extensions: map[string]any{"code": "undefinedField"}}
@@ -259,6 +261,33 @@ func (s *Server) visitEditSchedule(v struct {
 	}
 	vis.Start, vis.End = start, end
 	return payload("visit", s.visitNode(vis)), nil
+}
+
+// jobEdit changes a job's title or instructions (the fields the engine writes).
+func (s *Server) jobEdit(v struct {
+	JobID string `json:"jobId"`
+	Input *struct {
+		Title        *string `json:"title"`
+		Instructions *string `json:"instructions"`
+	} `json:"input"`
+}) (any, *gqlError) {
+	if v.JobID == "" || v.Input == nil {
+		return nil, invalid("Variables $jobId (EncodedId!) and $input (JobEditInput!) are required")
+	}
+	j := s.jobs[v.JobID]
+	switch {
+	case j == nil:
+		return payload("job", nil, "Job not found"), nil
+	case j.Closed:
+		return payload("job", nil, "A closed job cannot be edited"), nil
+	}
+	if v.Input.Title != nil {
+		j.Title = *v.Input.Title
+	}
+	if v.Input.Instructions != nil {
+		j.Instructions = *v.Input.Instructions
+	}
+	return payload("job", s.jobNode(j)), nil
 }
 
 func (s *Server) jobClose(v struct {

@@ -241,6 +241,10 @@ func event(id string, a vsync.Appointment) *calendar.Event {
 			desc = append(desc, l[0]+": "+l[1])
 		}
 	}
+	if c := confirmedLine(a); c != "" {
+		summary = "✓ " + summary // seen at a glance on the calendar
+		desc = append(desc, c)
+	}
 	desc = append(desc, "Booked by Ringback.")
 	return &calendar.Event{
 		Id:          id,
@@ -250,6 +254,19 @@ func event(id string, a vsync.Appointment) *calendar.Event {
 		Start:       &calendar.EventDateTime{DateTime: a.Start.Format(time.RFC3339), TimeZone: a.TimeZone},
 		End:         &calendar.EventDateTime{DateTime: a.End.Format(time.RFC3339), TimeZone: a.TimeZone},
 	}
+}
+
+// confirmedLine says when the customer confirmed the visit by text, in the business's
+// zone; "" when they have not.
+func confirmedLine(a vsync.Appointment) string {
+	if a.ConfirmedAt.IsZero() {
+		return ""
+	}
+	at := a.ConfirmedAt
+	if loc, err := time.LoadLocation(a.TimeZone); err == nil && a.TimeZone != "" {
+		at = at.In(loc)
+	}
+	return "Confirmed by the customer by text on " + at.Format("Mon Jan 2, 3:04 PM") + "."
 }
 
 // same reports whether the event Google has matches the one wanted, comparing times as

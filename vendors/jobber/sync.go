@@ -47,6 +47,9 @@ const (
 	visitEditScheduleMutation = `mutation VisitEditSchedule($id: EncodedId!, $input: VisitEditScheduleInput!) {
   visitEditSchedule(id: $id, input: $input) { visit { id startAt endAt } userErrors { message path } }
 }`
+	jobEditMutation = `mutation JobEdit($jobId: EncodedId!, $input: JobEditInput!) {
+  jobEdit(jobId: $jobId, input: $input) { job { id instructions } userErrors { message path } }
+}`
 	jobCloseMutation = `mutation JobClose($jobId: EncodedId!, $input: JobCloseInput!) {
   jobClose(jobId: $jobId, input: $input) { job { id jobStatus } userErrors { message path } }
 }`
@@ -138,7 +141,14 @@ func (c *Client) book(ctx context.Context, appt vsync.Appointment, refs vsync.Re
 		return err
 	}
 	if id.visit != "" {
-		return c.reschedule(ctx, id.visit, sched)
+		if err := c.reschedule(ctx, id.visit, sched); err != nil {
+			return err
+		}
+		// The instructions say whether the customer confirmed; a move clears that.
+		if id.job == "" {
+			return nil
+		}
+		return c.editInstructions(ctx, id.job, instructions(appt))
 	}
 	if id.client == "" {
 		if id.client, err = c.findOrCreateClient(ctx, appt); err != nil {
@@ -408,6 +418,21 @@ func (c *Client) jobVisit(ctx context.Context, jobID string) (string, error) {
 	return out.Job.Visits.Nodes[0].ID, nil
 }
 
+// editInstructions rewrites the job's instructions (they carry the booking's details and
+// whether the customer confirmed).
+func (c *Client) editInstructions(ctx context.Context, jobID, text string) error {
+	var out struct {
+		JobEdit struct {
+			UserErrors []userError `json:"userErrors"`
+		} `json:"jobEdit"`
+	}
+	vars := map[string]any{"jobId": jobID, "input": map[string]any{"instructions": text}}
+	if err := c.do(ctx, "jobEdit", jobEditMutation, vars, &out); err != nil {
+		return err
+	}
+	return rejected("jobEdit", out.JobEdit.UserErrors)
+}
+
 // reschedule puts the visit at the schedule's time.
 func (c *Client) reschedule(ctx context.Context, visitID string, s schedule) error {
 	var out struct {
@@ -462,6 +487,13 @@ func instructions(appt vsync.Appointment) string {
 	}
 	if appt.Quote != "" {
 		fmt.Fprintf(&b, "Quoted: %s\n", appt.Quote)
+	}
+	if !appt.ConfirmedAt.IsZero() {
+		at := appt.ConfirmedAt
+		if loc, err := time.LoadLocation(appt.TimeZone); err == nil && appt.TimeZone != "" {
+			at = at.In(loc)
+		}
+		fmt.Fprintf(&b, "Customer confirmed by text on %s.\n", at.Format("Mon Jan 2, 3:04 PM"))
 	}
 	b.WriteString(marker(appt))
 	return b.String()
