@@ -484,7 +484,7 @@ func followUp(ctx context.Context, q querier, w resource.Write, res *resource.Wr
 }
 
 // insertReminders writes a reminder plan (parameters $6 to $10, see reminderArgs) for the
-// appointment of CTE a at the claim of CTE c; a tenant without a number ($6 '') has none.
+// appointment of CTE a at the claim of CTE c; a tenant without a number ($6 ”) has none.
 const insertReminders = `INSERT INTO fulfillment.reminders (appointment_id, version, kind, offset_seconds, tenant_id, resource_id,
 			endpoint, customer_phone, due_at, state, reason)
 		SELECT a.id, a.version, t.kind, t.off, a.tenant_id, c.resource_id, $6, c.customer_phone, t.due,
