@@ -45,6 +45,9 @@ type appointmentView struct {
 	ID, Time, ISO, Resource, Service, Customer, Quote, Status string
 	Sync                                                      []syncView
 	Changeable                                                bool // booked and not yet begun
+	// Confirmation is the customer's answer to the reminders: "confirmed" (with when),
+	// "unconfirmed" (the deadline passed unanswered), or "" (not asked yet).
+	Confirmation, ConfirmedWhen string
 }
 
 type dayView struct {
@@ -133,6 +136,13 @@ func (s *Server) consoleAppointments(w http.ResponseWriter, r *http.Request) {
 			Changeable: a.Status == "booked" && a.Start.After(now)}
 		if a.Customer.Name != "" {
 			v.Customer += " · " + a.Customer.Phone
+		}
+		switch {
+		case a.Status != "booked":
+		case !a.ConfirmedAt.IsZero():
+			v.Confirmation, v.ConfirmedWhen = "confirmed", a.ConfirmedAt.In(loc).Format("Mon Jan 2, 3:04 PM")
+		case !a.UnconfirmedAt.IsZero():
+			v.Confirmation = "unconfirmed"
 		}
 		for _, st := range a.Sync {
 			v.Sync = append(v.Sync, syncViewOf(st, paused[st.ConnectionID]))

@@ -243,6 +243,9 @@ func decodeConfig(data []byte) (*Config, []FieldError) {
 	// Policies left out take their defaults here, so that an explicit zero (min_notice: 0,
 	// auto_reply_cooldown: 0) stays zero rather than being taken for "left out".
 	cfg := Config{Policies: DefaultPolicies}
+	// A list the document gives is decoded into the default's backing array: give it its
+	// own, or parsing would rewrite DefaultPolicies.
+	cfg.Policies.Reminders = slices.Clone(DefaultPolicies.Reminders)
 	dec = json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {

@@ -328,6 +328,13 @@ func TestDurationThroughParse(t *testing.T) {
 		"offer_count": 3, "auto_reply_cooldown": "1d", "calendar_refresh": "1m", "calendar_stale_after": "15m",
 		"reminders": ["1d", "2h"], "unconfirmed_after": "4h"}`, string(out))
 
+	// A config's own list never writes into the default's (it did once: the decoder
+	// reused its backing array).
+	c, err = Parse([]byte("policies: {reminders: [3h, 1h]}\n"))
+	require.NoError(t, err)
+	require.Equal(t, []Duration{Duration(3 * time.Hour), Duration(time.Hour)}, c.Policies.Reminders)
+	require.Equal(t, []Duration{Duration(24 * time.Hour), Duration(2 * time.Hour)}, DefaultPolicies.Reminders)
+
 	// An empty list is no reminders, not the default.
 	c, err = Parse([]byte("policies: {reminders: []}\n"))
 	require.NoError(t, err)

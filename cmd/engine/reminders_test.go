@@ -112,6 +112,10 @@ func TestRemindersOfAVisitBookedDaysAhead(t *testing.T) {
 	require.NotEmpty(t, listed["unconfirmed_at"])
 	require.Nil(t, listed["confirmed_at"])
 	require.True(t, e.state(customer).NeedsAttention)
+	b := signIn(t, e, "acme", "dana@acme.example")
+	code, page := b.get("/console/appointments?from=2030-01-07")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "Not confirmed", "the console lists it unconfirmed")
 
 	got = e.remindAt(chicago(2030, 1, 10, 8, 0))
 	require.Len(t, got, 1)
@@ -221,7 +225,7 @@ func TestAReminderForATimeThatMovedIsNeverSent(t *testing.T) {
 	o, err := e.dispatch().Remind(context.Background(), claimed[0])
 	require.NoError(t, err)
 	require.True(t, o.Sent, "handed to the outbox")
-	e.settle(customer)
+	e.eng.outbox.Idle() // Remind returned once the SMS was committed and enqueued
 	require.Empty(t, e.texts(customer), "the outbox saw the visit had moved")
 	var status string
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT status FROM conversation.deliveries WHERE kind = 'reminder'`).Scan(&status))
@@ -283,6 +287,10 @@ func TestYConfirmsAndSyncs(t *testing.T) {
 	require.Contains(t, ev.Description, "Confirmed by the customer by text on Wed Jan 9, 10:00 AM.")
 	require.Contains(t, e.jobber.Jobs()[0].Instructions, "Customer confirmed by text on Wed Jan 9, 10:00 AM.")
 	require.Equal(t, 1.0, e.remindersTotal("confirmed"))
+	b := signIn(t, e.smsEngine, "acme", "dana@acme.example")
+	code, page := b.get("/console/appointments?from=2030-01-07")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "Confirmed by customer")
 
 	// The 2 h reminder still goes, without asking again; the deadline finds it confirmed.
 	got := e.remindAt(chicago(2030, 1, 10, 8, 0))
