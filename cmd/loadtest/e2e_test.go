@@ -149,6 +149,15 @@ func TestEndToEnd(t *testing.T) {
 		require.Len(t, rep.Comparisons, 4, "hot-slot and booking-api, reserve and confirm")
 	})
 
+	t.Run(scReminders, func(t *testing.T) {
+		s := scenario(t, &rep, scReminders, sysRingback)
+		require.Equal(t, 10, s.Started, "reminders:10 under all at --rate 10")
+		require.Zero(t, s.ErrorCount, "%v", s.Errors)
+		require.EqualValues(t, 10, s.Outcomes["sent"])
+		require.EqualValues(t, 10, opCount(t, s, reminderOp))
+		require.EqualValues(t, 10, invariant(t, rep.Invariants, "every due reminder sent exactly once (none to an opted-out customer)").Checked)
+	})
+
 	t.Run("invariants", func(t *testing.T) {
 		replies := invariant(t, rep.Invariants, invReplies)
 		// warm-up 8 + missed-calls 20 + conversations 20 + the 5 who called again after STOP.

@@ -43,12 +43,15 @@ func main() {
 
 const usage = `usage: loadtest [flags] SCENARIO[:RATE]...
 
-scenarios (run in the order given; "all" is the four of them):
+scenarios (run in the order given; "all" is the five of them):
   missed-calls   a storm of signed missed-call webhooks; webhook → SMS at the fake Twilio
   conversations  missed call → options → pick one (held) → YES (booked), with think times;
                  --stop-fraction of the customers text STOP instead and call again
   hot-slot       many customers racing for the same few slots through the booking API
   booking-api    reservations and confirmations spread over every tenant and resource
+  reminders      a morning peak: N visits whose reminders fall due in the same minute
+                 (reminders:50000 is N), over every business number; due → SMS, and
+                 lateness beyond what each number's send rate forces
 A RATE after the name overrides --rate for that scenario (conversations:10).
 
 flags:
@@ -70,7 +73,7 @@ const (
 	scBookingAPI    = "booking-api"
 )
 
-var scenarioNames = []string{scMissedCalls, scConversations, scHotSlot, scBookingAPI}
+var scenarioNames = []string{scMissedCalls, scConversations, scHotSlot, scBookingAPI, scReminders}
 
 // scenarioSpec is one scenario to run and its offered rate.
 type scenarioSpec struct {

@@ -65,6 +65,8 @@ func (h *harness) runScenario(ctx context.Context, spec scenarioSpec) []Scenario
 		return []ScenarioReport{h.missedCalls(ctx, spec.Name, spec.Rate)}
 	case scConversations:
 		return []ScenarioReport{h.conversations(ctx, spec.Rate)}
+	case scReminders:
+		return []ScenarioReport{h.reminders(ctx, int(spec.Rate))}
 	case scHotSlot, scBookingAPI:
 		attempts := h.attempts(spec)
 		out := []ScenarioReport{h.holds(ctx, spec, attempts, engineHolds{c: h.booking, w: h.world}, sysRingback)}
