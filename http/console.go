@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"ringback/actors/conversation"
+	"ringback/actors/resource"
 	"ringback/persistence"
 	"ringback/tenant"
 )
@@ -51,6 +52,9 @@ type ConsoleStore interface {
 type ConsoleConversations interface {
 	PersonReply(ctx context.Context, tenantID, endpoint, phone, key, body string) error
 	ConsoleAction(ctx context.Context, tenantID, endpoint, phone, action string) error
+	// VisitChanged brings the customer's conversation in line with a visit the business
+	// moved or cancelled here, and with notify texts them (key makes it one SMS).
+	VisitChanged(ctx context.Context, a resource.Appointment, cancelled, notify bool, key string) error
 }
 
 const (

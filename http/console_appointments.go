@@ -293,9 +293,10 @@ func (s *Server) consoleAppointmentPost(w http.ResponseWriter, r *http.Request) 
 	}
 	action := mux.Vars(r)["action"]
 	var err error
+	changed := a.Appointment
 	switch action {
 	case "cancel":
-		_, err = s.deps.Bookings.Cancel(r.Context(), u.TenantID, a.ID)
+		changed, err = s.deps.Bookings.Cancel(r.Context(), u.TenantID, a.ID)
 	case "reschedule":
 		start, perr := time.Parse(time.RFC3339, r.PostForm.Get("starts_at"))
 		if perr != nil {
@@ -307,7 +308,7 @@ func (s *Server) consoleAppointmentPost(w http.ResponseWriter, r *http.Request) 
 			s.consoleError(w, http.StatusUnprocessableEntity, "That form is out of date; open the reschedule page again.")
 			return
 		}
-		_, err = s.deps.Bookings.Reschedule(r.Context(), u.TenantID, a.ID, start, "console:"+key)
+		changed, err = s.deps.Bookings.Reschedule(r.Context(), u.TenantID, a.ID, start, "console:"+key)
 	}
 	switch {
 	case errors.Is(err, resource.ErrConflict):
@@ -323,6 +324,15 @@ func (s *Server) consoleAppointmentPost(w http.ResponseWriter, r *http.Request) 
 		s.deps.Log.Error("console: appointment command failed", "action", action, "err", err)
 		s.consoleError(w, http.StatusServiceUnavailable, "That did not go through. Nothing changed; try again.")
 		return
+	}
+	// The customer's conversation follows the change (so their next text is about the
+	// visit as it is now), and hears of it unless the form said not to text them.
+	key := "cancel:" + a.ID.String()
+	if action == "reschedule" {
+		key = "reschedule:" + r.PostForm.Get("key")
+	}
+	if err := s.deps.ConsoleConversations.VisitChanged(r.Context(), changed, action == "cancel", r.PostForm.Get("notify") == "on", key); err != nil {
+		s.deps.Log.Warn("console: the customer's conversation did not hear of the change", "action", action, "appointment", a.ID, "err", err)
 	}
 	if s.deps.Live != nil {
 		s.deps.Live.Publish(u.TenantID)

@@ -38,6 +38,26 @@ type Endpoint struct {
 	OwnerPhone string `json:"owner_phone,omitempty"`
 }
 
+// EndpointFor is the business number a customer of a visit hears from: number when the
+// tenant still has it (the one they booked through), else the number whose default
+// service is serviceID, else the tenant's first; false when the tenant has none.
+func (c *Config) EndpointFor(number, serviceID string) (Endpoint, bool) {
+	for _, e := range c.Endpoints {
+		if number != "" && e.Number == number {
+			return e, true
+		}
+	}
+	for _, e := range c.Endpoints {
+		if e.DefaultService == serviceID {
+			return e, true
+		}
+	}
+	if len(c.Endpoints) > 0 {
+		return c.Endpoints[0], true
+	}
+	return Endpoint{}, false
+}
+
 // QuietHours is a local-time window (it may wrap midnight) in which no auto-reply is sent.
 type QuietHours struct {
 	Start string `json:"start"`

@@ -223,6 +223,9 @@ func (a *Actor) Receive(c actor.Context) {
 	case *AlertUnconfirmed:
 		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
 		a.pump(c)
+	case *VisitChanged:
+		a.queue = append(a.queue, &consoleEvent{tenantID: m.TenantID, msg: m, replyTo: c.Sender()})
+		a.pump(c)
 	case *resumed:
 		then := a.then
 		a.then = nil
@@ -415,6 +418,8 @@ func (a *Actor) start(c actor.Context, ev any) {
 			a.onReminder(c, e, r)
 		case *AlertUnconfirmed:
 			a.onUnconfirmed(c, e, r)
+		case *VisitChanged:
+			a.onVisitChanged(c, e, r)
 		default:
 			a.onConsole(c, m)
 		}

@@ -50,6 +50,49 @@ type ReminderResponse struct {
 	Err    error
 }
 
+// VisitChanged tells the conversation that the business moved or cancelled the
+// customer's visit from the console: its record of the visit follows, and with Notify the
+// customer is texted (as the business's own message; Key makes it one SMS). Answer:
+// *ConsoleResponse.
+type VisitChanged struct {
+	TenantID, Key string
+	AppointmentID uuid.UUID
+	Cancelled     bool
+	ResourceID    string
+	ServiceID     string
+	Start, End    time.Time
+	QuoteMinor    int64
+	Currency      string
+	Notify        bool
+}
+
+// onVisitChanged brings the conversation's visit in line with the console's change.
+func (a *Actor) onVisitChanged(c actor.Context, e env, m *VisitChanged) {
+	visit := Offer{ResourceID: m.ResourceID, ServiceID: m.ServiceID, Start: m.Start, End: m.End, QuoteMinor: m.QuoteMinor, Currency: m.Currency}
+	var body string
+	switch {
+	case m.Cancelled:
+		if a.st.AppointmentID == m.AppointmentID {
+			a.st.Stage, a.st.AppointmentID, a.st.Visit, a.st.Hold, a.st.Options, a.st.Moving = Idle, uuid.Nil, nil, nil, nil, false
+		}
+		body = e.texts.CancelledByBusiness(visit.option())
+	default:
+		if a.st.AppointmentID == m.AppointmentID || a.st.AppointmentID == uuid.Nil {
+			a.st.AppointmentID, a.st.Visit, a.st.Moving = m.AppointmentID, &visit, false
+			if a.st.Stage == Idle || a.st.Stage == Booked {
+				a.st.Stage, a.st.Options, a.st.Hold = Booked, nil, nil
+			}
+		}
+		body = e.texts.MovedByBusiness(visit.option())
+	}
+	a.st.Reminded, a.st.CancelAsked = nil, false
+	var out []Outgoing
+	if m.Notify && !a.st.Caller.OptedOut {
+		out = append(out, Outgoing{ClientMessageID: "console:" + m.Key, Kind: "person", Body: body})
+	}
+	a.commit(c, Commit{Outgoing: out})
+}
+
 // Reminded is the reminder the customer was last asked to answer: a yes confirms that
 // visit.
 type Reminded struct {

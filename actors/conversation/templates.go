@@ -262,6 +262,16 @@ func (t Texts) Reminder(visit Option, who string, confirmed bool) string {
 	return t.render("Reminder: your visit with {{business}} is {{slot}}{{who}} ({{quote}}). Reply Y to confirm or R for a new time.", v)
 }
 
+// MovedByBusiness tells the customer the business moved their visit.
+func (t Texts) MovedByBusiness(visit Option) string {
+	return t.render("{{business}} moved your visit to {{slot}} ({{quote}}). Reply R for a new time, or X if you can't make it.", t.slotValues(visit))
+}
+
+// CancelledByBusiness tells the customer the business cancelled their visit.
+func (t Texts) CancelledByBusiness(visit Option) string {
+	return t.render("{{business}} cancelled your visit on {{slot}}. Text us any time to book again.", t.slotValues(visit))
+}
+
 // AttendanceConfirmed thanks a customer who confirmed a reminded visit.
 func (t Texts) AttendanceConfirmed(visit Option) string {
 	return t.render("Thanks, you're confirmed for {{slot}} with {{business}}. Reply R if you need a new time.", t.slotValues(visit))

@@ -90,6 +90,7 @@ func allTexts(t *testing.T, business string) map[string]string {
 		"still_booked": texts.StillBooked(o),
 		"reminder":     texts.Reminder(o, "Maximilian", false), "reminder_confirmed": texts.Reminder(o, "Maximilian", true),
 		"attendance_confirmed": texts.AttendanceConfirmed(o),
+		"moved_by_business":    texts.MovedByBusiness(o), "cancelled_by_business": texts.CancelledByBusiness(o),
 	} {
 		all[k] = v
 	}

@@ -1,7 +1,6 @@
 package resource
 
 import (
-	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,7 +16,7 @@ import (
 // none). The confirmation deadline is unconfirmed_after before the visit, and counts only
 // if a reminder asking for a confirmation goes before it.
 func (a *Actor) reminderPlan(cl Claim, now time.Time) ReminderPlan {
-	ep, ok := a.endpointFor(cl)
+	ep, ok := a.cfg.EndpointFor(cl.Customer.Endpoint, cl.ServiceID)
 	if !ok {
 		return ReminderPlan{}
 	}
@@ -62,21 +61,6 @@ func (a *Actor) countSkippedReminders(w Write) {
 			a.deps.Metrics.Reminders.WithLabelValues("skipped").Inc()
 		}
 	}
-}
-
-// endpointFor is the business number the customer of cl hears from.
-func (a *Actor) endpointFor(cl Claim) (tenant.Endpoint, bool) {
-	eps := a.cfg.Endpoints
-	if i := slices.IndexFunc(eps, func(e tenant.Endpoint) bool { return e.Number == cl.Customer.Endpoint }); i >= 0 {
-		return eps[i], true
-	}
-	if i := slices.IndexFunc(eps, func(e tenant.Endpoint) bool { return e.DefaultService == cl.ServiceID }); i >= 0 {
-		return eps[i], true
-	}
-	if len(eps) > 0 {
-		return eps[0], true
-	}
-	return tenant.Endpoint{}, false
 }
 
 // quiet is when the endpoint sends no reminder: its quiet hours, or the night.

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"ringback/actors/conversation"
 	"ringback/clock"
 	"ringback/vendors/google"
 )
@@ -253,9 +255,15 @@ func TestConsoleAppointmentsMoveAndCancelThroughTheResourceActors(t *testing.T) 
 	status, _, _ = b.post("/console/appointments/"+apptID+"/reschedule", form)
 	require.Equal(t, http.StatusForbidden, status)
 	form.Set("csrf", csrfOf(t, rp))
+	require.Contains(t, rp, `name="notify" checked`, "texting the customer is the default")
+	form.Set("notify", "on")
 	status, loc, _ := b.post("/console/appointments/"+apptID+"/reschedule", form)
 	require.Equal(t, http.StatusSeeOther, status)
 	require.Contains(t, loc, "done=reschedule")
+	// The customer hears of it, and their conversation knows the visit's new time.
+	e.settle(customer)
+	require.Contains(t, e.last(customer), "Acme Plumbing moved your visit to "+target.In(mustZone("America/Chicago")).Format("Mon Jan 2, 3:04 PM"))
+	require.True(t, e.state(customer).Visit.Start.Equal(target))
 	var start time.Time
 	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT c.starts_at FROM fulfillment.appointments a
 		JOIN fulfillment.claims c ON c.id = a.claim_id WHERE a.id = $1`, apptID).Scan(&start))
@@ -275,13 +283,18 @@ func TestConsoleAppointmentsMoveAndCancelThroughTheResourceActors(t *testing.T) 
 	require.Equal(t, http.StatusNotFound, status)
 	require.Equal(t, "booked", e.appointmentStatus(apptID))
 
-	// Cancel: the visit is cancelled and Google's event follows.
+	// Cancel, the customer not texted (the box unticked): the visit is cancelled, the
+	// conversation knows, and Google's event follows.
+	texts := len(e.texts(customer))
 	_, page = b.get("/console/appointments?from=2030-01-07")
 	status, _, _ = b.post("/console/appointments/"+apptID+"/cancel", url.Values{"csrf": {csrfOf(t, page)}})
 	require.Equal(t, http.StatusSeeOther, status)
 	require.Equal(t, "cancelled", e.appointmentStatus(apptID))
+	e.settle(customer)
+	require.Len(t, e.texts(customer), texts, "not texted")
+	require.Equal(t, conversation.Idle, e.state(customer).Stage)
 	e.syncSettle()
-	ev, _ = e.google.Event(mikeCalendar, google.EventID(e.state(customer).AppointmentID))
+	ev, _ = e.google.Event(mikeCalendar, google.EventID(uuid.MustParse(apptID)))
 	require.Equal(t, "cancelled", ev.Status)
 	_, page = b.get("/console/appointments?from=" + target.In(mustZone("America/Chicago")).Format("2006-01-02"))
 	require.Contains(t, page, "Cancelled")

@@ -253,7 +253,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		Events:               eventLog,
 		Metrics:              m,
 		Console:              persistence.NewConsole(pool),
-		ConsoleConversations: consoleConversations{dir: dir},
+		ConsoleConversations: consoleConversations{dir: dir, catalog: catalog},
 		Live:                 live,
 		Ready: func(ctx context.Context) error {
 			if system.IsStopped() {
