@@ -190,21 +190,23 @@ func (c InboxCursor) String() string {
 	return a + "." + c.UpdatedAt.UTC().Format(time.RFC3339Nano) + "." + c.ID.String()
 }
 
-// ParseInboxCursor reads a cursor written by String.
+// ParseInboxCursor reads a cursor written by String. The time has a dot of its own
+// before its fraction of a second, so the id is what follows the last dot.
 func ParseInboxCursor(s string) (InboxCursor, error) {
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) != 3 || (parts[0] != "0" && parts[0] != "1") {
+	attention, rest, ok := strings.Cut(s, ".")
+	i := strings.LastIndexByte(rest, '.')
+	if !ok || i < 0 || (attention != "0" && attention != "1") {
 		return InboxCursor{}, fmt.Errorf("malformed cursor")
 	}
-	at, err := time.Parse(time.RFC3339Nano, parts[1])
+	at, err := time.Parse(time.RFC3339Nano, rest[:i])
 	if err != nil {
 		return InboxCursor{}, fmt.Errorf("malformed cursor time")
 	}
-	id, err := uuid.Parse(parts[2])
+	id, err := uuid.Parse(rest[i+1:])
 	if err != nil {
 		return InboxCursor{}, fmt.Errorf("malformed cursor id")
 	}
-	return InboxCursor{NeedsAttention: parts[0] == "1", UpdatedAt: at, ID: id}, nil
+	return InboxCursor{NeedsAttention: attention == "1", UpdatedAt: at, ID: id}, nil
 }
 
 // Inbox lists a page of a tenant's conversations, those needing a person first, then by
