@@ -43,8 +43,8 @@ WITH c AS MATERIALIZED (
 			WHEN i % 100 BETWEEN 41 AND 45 THEN 'held'
 			WHEN i % 100 = 46 THEN 'person'
 			ELSE 'idle' END AS kind,
-		-- a pseudo-random instant in the 90 days before now, to the microsecond
-		$4::timestamptz - make_interval(secs => ((hashint4(i)::bigint + 2147483648) % 7776000000000) / 1e6) AS at
+		-- a pseudo-random instant in the 90 days (7,776,000 s) before now
+		$4::timestamptz - make_interval(secs => (hashint4(i)::bigint + 2147483648) / 4294967296.0 * 7776000) AS at
 	FROM generate_series(1, $3::int) i
 ),
 t (kind, k, direction, dkind, body) AS (VALUES
