@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -406,12 +405,11 @@ func (s *Server) consoleInbox(w http.ResponseWriter, r *http.Request, u consoleU
 	data["Rows"] = views
 	data["Filters"] = []inboxFilter{{"", "All", filter == ""}, {persistence.FilterAttention, "Needs you", filter == persistence.FilterAttention},
 		{persistence.FilterBooked, "Booked", filter == persistence.FilterBooked}, {persistence.FilterOptedOut, "Opted out", filter == persistence.FilterOptedOut}}
+	// The template escapes each value of the "Older conversations" link on its own: a
+	// whole query string given to it would have its = and & escaped too.
+	data["Filter"] = filter
 	if next != nil {
-		v := url.Values{"after": {next.String()}}
-		if filter != "" {
-			v.Set("filter", filter)
-		}
-		data["Next"] = v.Encode()
+		data["Next"] = next.String()
 	}
 	s.page(w, http.StatusOK, "inbox", data)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,53 +191,32 @@ func (c InboxCursor) String() string {
 	return a + "." + c.UpdatedAt.UTC().Format(time.RFC3339Nano) + "." + c.ID.String()
 }
 
-// ParseInboxCursor reads a cursor written by String.
+// ParseInboxCursor reads a cursor written by String. The time has a dot of its own
+// before its fraction of a second, so the id is what follows the last dot.
 func ParseInboxCursor(s string) (InboxCursor, error) {
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) != 3 || (parts[0] != "0" && parts[0] != "1") {
+	attention, rest, ok := strings.Cut(s, ".")
+	i := strings.LastIndexByte(rest, '.')
+	if !ok || i < 0 || (attention != "0" && attention != "1") {
 		return InboxCursor{}, fmt.Errorf("malformed cursor")
 	}
-	at, err := time.Parse(time.RFC3339Nano, parts[1])
+	at, err := time.Parse(time.RFC3339Nano, rest[:i])
 	if err != nil {
 		return InboxCursor{}, fmt.Errorf("malformed cursor time")
 	}
-	id, err := uuid.Parse(parts[2])
+	id, err := uuid.Parse(rest[i+1:])
 	if err != nil {
 		return InboxCursor{}, fmt.Errorf("malformed cursor id")
 	}
-	return InboxCursor{NeedsAttention: parts[0] == "1", UpdatedAt: at, ID: id}, nil
+	return InboxCursor{NeedsAttention: attention == "1", UpdatedAt: at, ID: id}, nil
 }
 
 // Inbox lists a page of a tenant's conversations, those needing a person first, then by
 // latest activity, after the cursor (nil: from the start). next is nil on the last page.
-// The keyset walks conversations_inbox, so a page costs the same at any depth.
+// The keyset walks conversations_inbox (conversations_inbox_opted_out for that filter),
+// so a page costs the same at any depth (docs/PERFORMANCE.md, "Console").
 func (s *Console) Inbox(ctx context.Context, tenantID, filter string, after *InboxCursor, limit int) ([]InboxRow, *InboxCursor, error) {
-	where := ""
-	switch filter {
-	case FilterAttention:
-		where = " AND c.needs_attention"
-	case FilterBooked:
-		where = " AND c.state = 'booked'"
-	case FilterOptedOut:
-		where = " AND c.opted_out"
-	}
-	args := []any{tenantID, limit + 1}
-	if after != nil {
-		where += " AND (c.needs_attention, c.updated_at, c.id) < ($3, $4, $5)"
-		args = append(args, after.NeedsAttention, after.UpdatedAt, after.ID)
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT c.id, c.endpoint, c.customer_phone, c.state, c.needs_attention, c.opted_out, c.taken_over, c.updated_at,
-			COALESCE(l.body, ''), COALESCE(l.direction, ''),
-			(SELECT count(*) FROM conversation.messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
-				AND m.created_at > COALESCE(c.last_read_at, '-infinity'))
-		FROM conversation.conversations c
-		LEFT JOIN LATERAL (SELECT m.body, CASE WHEN d.kind = 'person' THEN 'person' ELSE m.direction END AS direction
-			FROM conversation.messages m LEFT JOIN conversation.deliveries d ON d.client_message_id = m.client_message_id
-			WHERE m.conversation_id = c.id AND d.kind IS DISTINCT FROM 'alert'
-			ORDER BY m.created_at DESC, m.id DESC LIMIT 1) l ON true
-		WHERE c.tenant_id = $1`+where+`
-		ORDER BY c.needs_attention DESC, c.updated_at DESC, c.id DESC LIMIT $2`, args...)
+	query, args := inboxQuery(tenantID, filter, after, limit)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,13 +233,54 @@ func (s *Console) Inbox(ctx context.Context, tenantID, filter string, after *Inb
 	return out[:limit], &InboxCursor{NeedsAttention: last.NeedsAttention, UpdatedAt: last.UpdatedAt, ID: last.ID}, nil
 }
 
-// Unread counts a tenant's inbound messages no person has read, and the conversations
-// needing a person, for the tab title and the badge.
+// inboxQuery is the statement of an inbox page and its arguments: limit+1 rows, the one
+// past the page saying there is a next. The limit is written into the statement: as a
+// parameter, the plan a prepared statement keeps assumed a tenth of the tenant's rows
+// (10,000 of 100,000), which costs it past jit_above_cost, and compiling it took longer
+// than running it.
+func inboxQuery(tenantID, filter string, after *InboxCursor, limit int) (string, []any) {
+	where := ""
+	switch filter {
+	case FilterAttention:
+		where = " AND c.needs_attention"
+	case FilterBooked:
+		where = " AND c.state = 'booked'"
+	case FilterOptedOut:
+		where = " AND c.opted_out"
+	}
+	args := []any{tenantID}
+	if after != nil {
+		where += " AND (c.needs_attention, c.updated_at, c.id) < ($2, $3, $4)"
+		args = append(args, after.NeedsAttention, after.UpdatedAt, after.ID)
+	}
+	return `
+		SELECT c.id, c.endpoint, c.customer_phone, c.state, c.needs_attention, c.opted_out, c.taken_over, c.updated_at,
+			COALESCE(l.body, ''), COALESCE(l.direction, ''),
+			(SELECT count(*) FROM conversation.messages m WHERE m.conversation_id = c.id AND m.direction = 'in'
+				AND m.created_at > COALESCE(c.last_read_at, '-infinity'))
+		FROM conversation.conversations c
+		LEFT JOIN LATERAL (SELECT m.body, CASE WHEN d.kind = 'person' THEN 'person' ELSE m.direction END AS direction
+			FROM conversation.messages m LEFT JOIN conversation.deliveries d ON d.client_message_id = m.client_message_id
+			WHERE m.conversation_id = c.id AND d.kind IS DISTINCT FROM 'alert'
+			ORDER BY m.created_at DESC, m.id DESC LIMIT 1) l ON true
+		WHERE c.tenant_id = $1` + where + `
+		ORDER BY c.needs_attention DESC, c.updated_at DESC, c.id DESC LIMIT ` + strconv.Itoa(limit+1), args
+}
+
+// unreadSQL counts, over a tenant's conversations needing a person, the inbound messages
+// no person has read, and the conversations. The count is correlated per conversation so
+// that each is one probe of messages_conversation reading the index only (migration
+// 010); written as a join, it was planned as a hash of every tenant's inbound messages.
+const unreadSQL = `
+	SELECT COALESCE(sum((SELECT count(*) FROM conversation.messages m
+			WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.created_at > COALESCE(c.last_read_at, '-infinity'))), 0)::bigint,
+		count(*)
+	FROM conversation.conversations c WHERE c.tenant_id = $1 AND c.needs_attention`
+
+// Unread counts a tenant's inbound messages no person has read in the conversations
+// needing a person, and those conversations, for the tab title and the badge.
 func (s *Console) Unread(ctx context.Context, tenantID string) (unread, attention int, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT
-			COALESCE((SELECT count(*) FROM conversation.messages m JOIN conversation.conversations c ON c.id = m.conversation_id
-				WHERE c.tenant_id = $1 AND c.needs_attention AND m.direction = 'in' AND m.created_at > COALESCE(c.last_read_at, '-infinity')), 0),
-			(SELECT count(*) FROM conversation.conversations WHERE tenant_id = $1 AND needs_attention)`, tenantID).Scan(&unread, &attention)
+	err = s.pool.QueryRow(ctx, unreadSQL, tenantID).Scan(&unread, &attention)
 	return unread, attention, err
 }
 

@@ -74,3 +74,11 @@ func (s *Conversations) OutboxBatch(claims []string, accepts map[string]string) 
 	}
 	return claimed, stored, failed
 }
+
+// InboxQuery is the statement and arguments of an inbox page; UnreadSQL the console's
+// unread count (their plans are tested on a seeded tenant).
+func InboxQuery(tenantID, filter string, after *InboxCursor, limit int) (string, []any) {
+	return inboxQuery(tenantID, filter, after, limit)
+}
+
+const UnreadSQL = unreadSQL

@@ -13,21 +13,23 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"ringback/actors/conversation"
 	"ringback/clock"
+	"ringback/persistence/pgtest"
 	"ringback/vendors/google"
 )
 
 // browser is a console user's HTTP client: a cookie jar, no redirects followed.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+func newBrowser(t testing.TB, base string) *browser {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -55,17 +57,20 @@ func (b *browser) post(path string, form url.Values) (int, string, string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	require.NotNil(t, m, "the page has a CSRF field: %s", page)
 	return m[1]
 }
 
-var threadLink = regexp.MustCompile(`href="/console/conversations/([0-9a-f-]{36})"`)
+var (
+	threadLink = regexp.MustCompile(`href="/console/conversations/([0-9a-f-]{36})"`)
+	olderLink  = regexp.MustCompile(`<div class="pager"><a class="btn secondary" href="/console/\?([^"]+)">`)
+)
 
 // signIn invites a user of tenant and sets their password through the invite page.
-func signIn(t *testing.T, e *smsEngine, tenantID, email string) *browser {
+func signIn(t testing.TB, e *smsEngine, tenantID, email string) *browser {
 	t.Helper()
 	r := e.do(http.MethodPost, "/admin/v1/tenants/"+tenantID+"/users", adminToken, map[string]string{"email": email, "name": "Dana <b>Owner</b>"})
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
@@ -156,6 +161,59 @@ func TestConsoleInboxReplyTakeOverAndHandBack(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status)
 	_, otherInbox := b2.get("/console/")
 	require.NotContains(t, otherInbox, customer)
+}
+
+// TestConsoleInboxPagesThroughEveryConversation: following "Older conversations" from
+// the first page lists every conversation once, in the inbox's order (those needing a
+// person first, then by last activity), and a filter stays on from page to page.
+func TestConsoleInboxPagesThroughEveryConversation(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	pgtest.SeedInbox(t, e.pool, pgtest.InboxSeed{TenantID: "acme", Endpoint: business, OwnerPhone: "+15125550111",
+		Conversations: 300, Now: monday0600})
+	b := signIn(t, e, "acme", "dana@acme.example")
+	for _, tc := range []struct {
+		filter, where string
+		pages         int
+	}{
+		{"", "true", 6},                     // 300 conversations, 50 a page
+		{"booked", "state = 'booked'", 2},   // 60
+		{"opted_out", "opted_out", 1},       // 9
+		{"attention", "needs_attention", 1}, // 6
+	} {
+		rows, err := e.pool.Query(context.Background(), `SELECT id::text FROM conversation.conversations
+			WHERE tenant_id = 'acme' AND `+tc.where+` ORDER BY needs_attention DESC, updated_at DESC, id DESC`)
+		require.NoError(t, err)
+		want, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+
+		var got []string
+		pages := 0
+		path := "/console/"
+		if tc.filter != "" {
+			path += "?filter=" + tc.filter
+		}
+		for path != "" {
+			status, page := b.get(path)
+			require.Equal(t, http.StatusOK, status, "%s: %s", path, page)
+			pages++
+			require.LessOrEqual(t, pages, tc.pages, "filter %q: more pages than conversations (a link back to the start?)", tc.filter)
+			for _, m := range threadLink.FindAllStringSubmatch(page, -1) {
+				got = append(got, m[1])
+			}
+			path = ""
+			if m := olderLink.FindStringSubmatch(page); m != nil {
+				path = "/console/?" + m[1]
+				require.Contains(t, path, "after=")
+				if tc.filter != "" {
+					require.Contains(t, path, "filter="+tc.filter, "the next page keeps the filter")
+				}
+			}
+		}
+		require.Equal(t, want, got, "filter %q: every conversation once, in order", tc.filter)
+		require.Equal(t, tc.pages, pages, "filter %q", tc.filter)
+	}
 }
 
 func TestConsoleRefusesRepliesToOptedOutCustomers(t *testing.T) {

@@ -41,7 +41,7 @@ type smsEngine struct {
 }
 
 // newSMSEngine runs an engine on a fresh database; hooks adjust its Config (other fakes).
-func newSMSEngine(t *testing.T, clk *clock.Fake, hooks ...func(*Config)) *smsEngine {
+func newSMSEngine(t testing.TB, clk *clock.Fake, hooks ...func(*Config)) *smsEngine {
 	t.Helper()
 	fake := twiliofake.New(twilioSID, twilioToken)
 	t.Cleanup(fake.Close)

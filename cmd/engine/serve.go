@@ -146,6 +146,8 @@ type engine struct {
 	dispatcher    dispatcher
 	// events is the analytics event log's writer; tests Flush it before reading the log.
 	events *analytics.Writer
+	// live fans changes out to the open console pages.
+	live *ringhttp.Live
 
 	sync      *vsync.Service
 	syncStore *persistence.Sync
@@ -266,7 +268,7 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		},
 	})
 	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: eventWriter,
+		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: eventWriter, live: live,
 		sync: syncer, syncStore: syncStore, jobber: jobberHooks, reminders: scheduler, bookings: bookings, catalog: catalog}
 	e.stop = func() {
 		e.stopOnce.Do(func() {
