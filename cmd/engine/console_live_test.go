@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -217,6 +218,59 @@ func (c *sseClient) read(resp *http.Response) {
 		if id == liveChanges && !caughtUp {
 			caughtUp = true
 			close(c.caughtUp)
+		}
+	}
+}
+
+// A live stream is not cut by the server's WriteTimeout (engine serve sets 30 s): each
+// write has its own deadline. Here the server's is 100 ms and the stream keeps delivering
+// changes for five times that.
+func TestConsoleLiveStreamOutlivesTheServersWriteTimeout(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	b := signIn(t, e, "acme", "dana@acme.example")
+	u, err := url.Parse(e.srv.URL + "/console/")
+	require.NoError(t, err)
+	var cookie string
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "rb_session" {
+			cookie = c.String()
+		}
+	}
+	srv := httptest.NewUnstartedServer(e.eng.handler)
+	srv.Config.WriteTimeout = 100 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = fmt.Fprintf(conn, "GET /console/events HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n", cookie)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	ids := make(chan int, 16)
+	go func() {
+		defer close(ids)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				id, _ := strconv.Atoi(v)
+				ids <- id
+			}
+		}
+	}()
+	start := time.Now()
+	for i := 1; time.Since(start) < 5*srv.Config.WriteTimeout; i++ {
+		e.eng.live.Publish("acme")
+		select {
+		case id, open := <-ids:
+			require.True(t, open, "the stream was cut after %s", time.Since(start))
+			require.GreaterOrEqual(t, id, i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no change %d on the stream", i)
 		}
 	}
 }
