@@ -170,8 +170,9 @@ func TestParseArgs(t *testing.T) {
 
 	o, err = parseArgs([]string{"all"}, env(nil))
 	require.NoError(t, err)
-	require.Len(t, o.Scenarios, 4)
+	require.Len(t, o.Scenarios, 5)
 	require.Equal(t, 50.0, o.Scenarios[3].Rate)
+	require.Equal(t, scenarioSpec{scReminders, 50}, o.Scenarios[4], "under all, reminders:RATE is that many reminders")
 
 	for _, bad := range [][]string{
 		{}, {"nope"}, {"missed-calls:0"}, {"missed-calls:x"}, {"--rate", "-1", "all"}, {"--bogus", "all"},
