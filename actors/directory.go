@@ -1,6 +1,6 @@
 // Package actors holds what every actor kind shares: the Directory that finds or spawns an
-// actor by identity. Callers never keep PIDs; they ask the directory each time, so a
-// cluster's identity lookup can replace it later without touching them.
+// actor by identity, in this process or, in a cluster, on the node that owns it. Callers
+// never keep PIDs; they ask the directory each time.
 package actors
 
 import (
@@ -13,44 +13,96 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 )
 
 // ErrUnknownKind is returned for a kind no one registered.
 var ErrUnknownKind = errors.New("unknown actor kind")
 
-// PropsFunc builds the props of the actor that owns identity.
-type PropsFunc func(identity string) *actor.Props
+// Kind is how to build the actors of one kind.
+type Kind struct {
+	// Produce makes the actor of an identity.
+	Produce func(identity string) actor.Actor
+	// Options are the props options of every actor of the kind (middleware, guardian).
+	Options []actor.PropsOption
+	// Codec is the protobuf form of the kind's messages, which a cluster carries between
+	// nodes (nil: the kind runs only in a single process).
+	Codec Codec
+}
 
-// Directory finds the one live activation of (kind, identity) in this process, spawning it
-// on first use. An actor that passivates calls Forget before it stops; a request that
+// Codec converts a kind's messages, commands and answers, to and from protobuf.
+type Codec interface {
+	ToWire(msg any) (proto.Message, error)
+	FromWire(m proto.Message) (any, error)
+}
+
+// Grains is where a cluster runs the actors: Request and Send reach the activation of
+// (kind, identity) on whichever node owns it, activating it there if need be.
+type Grains interface {
+	Request(ctx context.Context, kind, identity string, msg proto.Message, timeout time.Duration) (any, error)
+	Send(kind, identity string, msg proto.Message) error
+}
+
+// Directory finds the one live activation of (kind, identity), spawning it on first use:
+// in this process, or, once a cluster is attached (UseGrains), on the node that owns the
+// identity. It also knows the activations that live in this process, either way.
+//
+// Single process: an actor that passivates calls Forget before it stops; a request that
 // raced with the stop meets a dead letter and is retried against a fresh activation
 // (every mutating message carries an idempotency key, so a retry is safe).
 type Directory struct {
 	system *actor.ActorSystem
 
-	mu    sync.Mutex
-	kinds map[string]PropsFunc
-	pids  map[key]*actor.PID
+	mu     sync.Mutex
+	kinds  map[string]Kind
+	pids   map[key]*actor.PID // the activations in this process
+	grains Grains             // nil: a single process
 }
 
 type key struct{ kind, identity string }
 
 // NewDirectory returns an empty directory on system.
 func NewDirectory(system *actor.ActorSystem) *Directory {
-	return &Directory{system: system, kinds: map[string]PropsFunc{}, pids: map[key]*actor.PID{}}
+	return &Directory{system: system, kinds: map[string]Kind{}, pids: map[key]*actor.PID{}}
 }
 
 // System is the actor system the directory spawns on.
 func (d *Directory) System() *actor.ActorSystem { return d.system }
 
 // Register declares how to build actors of kind.
-func (d *Directory) Register(kind string, props PropsFunc) {
+func (d *Directory) Register(kind string, k Kind) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.kinds[kind] = props
+	d.kinds[kind] = k
 }
 
-// Get returns the PID of (kind, identity), spawning the actor if none is live.
+// Kinds lists the registered kinds, for a cluster to host.
+func (d *Directory) Kinds() map[string]Kind {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]Kind, len(d.kinds))
+	for n, k := range d.kinds {
+		out[n] = k
+	}
+	return out
+}
+
+// UseGrains makes every later Request and Send go through a cluster.
+func (d *Directory) UseGrains(g Grains) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.grains = g
+}
+
+// Clustered says the directory reaches actors through a cluster.
+func (d *Directory) Clustered() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.grains != nil
+}
+
+// Get returns the PID of (kind, identity) in this process, spawning the actor if none is
+// live. In a cluster, actors are spawned by the cluster, never by Get.
 func (d *Directory) Get(kind, identity string) (*actor.PID, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -58,21 +110,28 @@ func (d *Directory) Get(kind, identity string) (*actor.PID, error) {
 	if pid, ok := d.pids[k]; ok {
 		return pid, nil
 	}
-	props, ok := d.kinds[kind]
+	spec, ok := d.kinds[kind]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownKind, kind)
 	}
-	pid := d.system.Root.SpawnPrefix(props(identity), kind+"/")
+	pid := d.system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return spec.Produce(identity) }, spec.Options...), kind+"/")
 	d.pids[k] = pid
 	return pid, nil
 }
 
-// Lookup returns the PID of a live activation, without spawning one.
+// Lookup returns the PID of a live activation in this process, without spawning one.
 func (d *Directory) Lookup(kind, identity string) (*actor.PID, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	pid, ok := d.pids[key{kind, identity}]
 	return pid, ok
+}
+
+// Hosted records an activation the cluster started in this process (see Grain).
+func (d *Directory) Hosted(kind, identity string, pid *actor.PID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pids[key{kind, identity}] = pid
 }
 
 // Forget drops (kind, identity) if it still maps to pid; the actor calls it as it
@@ -93,6 +152,23 @@ func (d *Directory) Request(ctx context.Context, kind, identity string, msg any,
 		if left := time.Until(dl); left < timeout {
 			timeout = left
 		}
+	}
+	if g, codec, err := d.clustered(kind); err != nil || g != nil {
+		if err != nil {
+			return nil, err
+		}
+		wire, err := codec.ToWire(msg)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", kind, identity, err)
+		}
+		res, err := g.Request(ctx, kind, identity, wire, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", kind, identity, err)
+		}
+		if m, ok := res.(proto.Message); ok {
+			return codec.FromWire(m) // answered from another node
+		}
+		return res, nil // answered in this process
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -116,6 +192,16 @@ func (d *Directory) Request(ctx context.Context, kind, identity string, msg any,
 
 // Send delivers msg to (kind, identity) without waiting.
 func (d *Directory) Send(kind, identity string, msg any) error {
+	if g, codec, err := d.clustered(kind); err != nil || g != nil {
+		if err != nil {
+			return err
+		}
+		wire, err := codec.ToWire(msg)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", kind, identity, err)
+		}
+		return g.Send(kind, identity, wire)
+	}
 	pid, err := d.Get(kind, identity)
 	if err != nil {
 		return err
@@ -124,7 +210,24 @@ func (d *Directory) Send(kind, identity string, msg any) error {
 	return nil
 }
 
-// Live lists the live activations of kind as identity → PID.
+// clustered is the cluster and the kind's codec when requests go through a cluster.
+func (d *Directory) clustered(kind string) (Grains, Codec, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.grains == nil {
+		return nil, nil, nil
+	}
+	spec, ok := d.kinds[kind]
+	switch {
+	case !ok:
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownKind, kind)
+	case spec.Codec == nil:
+		return nil, nil, fmt.Errorf("%s has no wire form: it cannot run in a cluster", kind)
+	}
+	return d.grains, spec.Codec, nil
+}
+
+// Live lists the live activations of kind in this process as identity → PID.
 func (d *Directory) Live(kind string) map[string]*actor.PID {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -137,9 +240,10 @@ func (d *Directory) Live(kind string) map[string]*actor.PID {
 	return out
 }
 
-// StopAll stops every live activation, letting each finish the message it is on and run
-// its Stopping handler, and waits up to timeout. ActorSystem.Shutdown alone would not
-// stop them.
+// StopAll stops every live activation in this process, letting each finish the message
+// it is on and run its Stopping handler, and waits up to timeout. ActorSystem.Shutdown
+// alone would not stop them. In a cluster this is how a node hands its grains over: they
+// reactivate on the nodes that own them next.
 func (d *Directory) StopAll(timeout time.Duration) {
 	d.mu.Lock()
 	pids := make([]*actor.PID, 0, len(d.pids))
@@ -169,9 +273,14 @@ func (d *Directory) StopAll(timeout time.Duration) {
 // reloads its state from Postgres), each restart counted in
 // ringback_actor_restarts_total{kind} and logged; more than 10 within 10 s stops it.
 func RestartingGuardian(kind string, restarts *prometheus.CounterVec, log *slog.Logger) actor.SupervisorStrategy {
-	return actor.NewOneForOneStrategy(10, 10*time.Second, func(reason any) actor.Directive {
+	return actor.NewOneForOneStrategy(10, 10*time.Second, Restarting(kind, restarts, log))
+}
+
+// Restarting is the decider of RestartingGuardian, for a cluster's grains too.
+func Restarting(kind string, restarts *prometheus.CounterVec, log *slog.Logger) actor.DeciderFunc {
+	return func(reason any) actor.Directive {
 		restarts.WithLabelValues(kind).Inc()
 		log.Error("actor crashed; restarting", "kind", kind, "reason", fmt.Sprint(reason))
 		return actor.RestartDirective
-	})
+	}
 }

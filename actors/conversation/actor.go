@@ -134,7 +134,7 @@ type Deps struct {
 }
 
 // Props builds conversation actors; a panic restarts the actor, which reloads from Postgres.
-func Props(deps *Deps) actors.PropsFunc {
+func Props(deps *Deps) actors.Kind {
 	if deps.IdleTimeout == 0 {
 		deps.IdleTimeout = 2 * time.Minute
 	}
@@ -145,11 +145,13 @@ func Props(deps *Deps) actors.PropsFunc {
 		deps.Events = analytics.Nop{}
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
-	return func(identity string) *actor.Props {
-		endpoint, phone, _ := strings.Cut(identity, "/")
-		return actor.PropsFromProducer(func() actor.Actor {
+	return actors.Kind{
+		Produce: func(identity string) actor.Actor {
+			endpoint, phone, _ := strings.Cut(identity, "/")
 			return &Actor{deps: deps, identity: identity, endpoint: endpoint, phone: phone}
-		}, actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics))
+		},
+		Options: []actor.PropsOption{actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics)},
+		Codec:   wireCodec,
 	}
 }
 

@@ -54,7 +54,7 @@ type Deps struct {
 
 // Props builds the props of the actor for identity "tenant/resource". Panics restart the
 // actor (it reloads from Postgres), counted in ringback_actor_restarts_total.
-func Props(deps *Deps) actors.PropsFunc {
+func Props(deps *Deps) actors.Kind {
 	if deps.IdleTimeout == 0 {
 		deps.IdleTimeout = 5 * time.Minute
 	}
@@ -65,11 +65,13 @@ func Props(deps *Deps) actors.PropsFunc {
 		deps.Events = analytics.Nop{}
 	}
 	guardian := actors.RestartingGuardian(Kind, deps.Metrics.ActorRestarts, deps.Log)
-	return func(identity string) *actor.Props {
-		tenantID, resourceID, _ := strings.Cut(identity, "/")
-		return actor.PropsFromProducer(func() actor.Actor {
+	return actors.Kind{
+		Produce: func(identity string) actor.Actor {
+			tenantID, resourceID, _ := strings.Cut(identity, "/")
 			return &Actor{deps: deps, identity: identity, tenantID: tenantID, resourceID: resourceID}
-		}, actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics))
+		},
+		Options: []actor.PropsOption{actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics)},
+		Codec:   wireCodec,
 	}
 }
 

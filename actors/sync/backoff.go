@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"math/rand/v2"
 	gosync "sync"
 	"time"
@@ -45,11 +46,24 @@ type restartStrategy struct {
 	window      time.Duration
 	giveUpAfter int
 	clock       clock.Clock
-	onRestart   func(child *actor.PID, reason any, delay time.Duration)
-	giveUp      func(child *actor.PID, reason any)
+	onRestart   func(connection string, reason any, delay time.Duration)
 
 	mu       gosync.Mutex
 	failures map[string]failureRun
+	watched  map[string]watched // by child PID id: its host and connection
+}
+
+// watched is a worker's host (told when the worker gives up) and its connection's key.
+type watched struct {
+	host *actor.PID
+	key  string
+}
+
+// watch registers a host's new worker.
+func (s *restartStrategy) watch(child, host *actor.PID, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watched[child.Id] = watched{host: host, key: key}
 }
 
 type failureRun struct {
@@ -59,7 +73,7 @@ type failureRun struct {
 
 var _ actor.SupervisorStrategy = (*restartStrategy)(nil)
 
-func (s *restartStrategy) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+func (s *restartStrategy) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	run := s.failures[child.Id]
@@ -73,16 +87,19 @@ func (s *restartStrategy) HandleFailure(_ *actor.ActorSystem, sup actor.Supervis
 	if giveUp {
 		delete(s.failures, child.Id)
 	}
+	w := s.watched[child.Id]
 	s.mu.Unlock()
 
 	if giveUp {
 		sup.StopChildren(child)
-		s.giveUp(child, reason)
+		if w.host != nil {
+			system.Root.Send(w.host, &childGaveUp{pid: child, state: Parked, reason: "kept crashing: " + firstLine(fmt.Sprint(reason))})
+		}
 		return
 	}
 	delay := s.backoff.Delay(run.count)
 	s.clock.AfterFunc(delay, func() { sup.RestartChildren(child) })
-	s.onRestart(child, reason, delay)
+	s.onRestart(w.key, reason, delay)
 }
 
 // forget drops a stopped child's failure count.
@@ -90,4 +107,5 @@ func (s *restartStrategy) forget(child *actor.PID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.failures, child.Id)
+	delete(s.watched, child.Id)
 }

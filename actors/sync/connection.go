@@ -207,7 +207,7 @@ func (c *child) giveUp(ctx actor.Context, state ConnState, err error) {
 	}
 	c.stopped = true
 	c.stopTimers()
-	ctx.Send(c.parent, &childGaveUp{key: c.conn.key(), pid: ctx.Self(), state: state, reason: err.Error()})
+	ctx.Send(c.parent, &childGaveUp{pid: ctx.Self(), state: state, reason: err.Error()})
 	c.answerSettlers(ctx)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -55,10 +56,30 @@ type Config struct {
 	// OTEL_EXPORTER_OTLP_ENDPOINT (default: otlptracehttp's, http://localhost:4318).
 	Tracing tracing.Config
 
+	// Cluster is the cluster mode (docs/CLUSTER.md): with CLUSTER_PROVIDER unset the
+	// engine is one process, as always.
+	Cluster ClusterConfig
+
 	// Test hooks (never set from the environment).
 	wrapProvider  func(conn vsync.Connection, p vsync.Provider) vsync.Provider
 	onSyncRestart func(connection string, delay time.Duration)
 }
+
+// ClusterConfig is CLUSTER_*: several engines as one Proto.Actor cluster.
+type ClusterConfig struct {
+	Provider       string        // CLUSTER_PROVIDER: "" (one process, the default) or etcd
+	EtcdEndpoints  []string      // CLUSTER_ETCD_ENDPOINTS: comma-separated client URLs, default http://127.0.0.1:2379
+	AdvertiseAddr  string        // CLUSTER_ADVERTISE_ADDR: host:port this node's cluster listener is reached at; required in cluster mode
+	Name           string        // CLUSTER_NAME, default ringback
+	TTL            time.Duration // CLUSTER_TTL: membership lease, default 2s
+	RequestTimeout time.Duration // CLUSTER_REQUEST_TIMEOUT: one request to a grain, default 5s
+	// DrainDelay is CLUSTER_DRAIN_DELAY: on SIGTERM, how long /readyz answers 503 before
+	// the node stops taking requests, so the load balancer moves away first (default 3s).
+	DrainDelay time.Duration
+}
+
+// Enabled says the engine runs as a cluster member.
+func (c ClusterConfig) Enabled() bool { return c.Provider != "" }
 
 // defaultGCPercent is the engine's GC target unless GOGC says otherwise.
 const defaultGCPercent = 400
@@ -134,6 +155,53 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("LOG_FORMAT %q: want text or json", c.LogFormat)
+	}
+	cl, err := loadClusterConfig(env)
+	if err != nil {
+		return c, err
+	}
+	c.Cluster = cl
+	return c, nil
+}
+
+func loadClusterConfig(env func(name, def string) string) (ClusterConfig, error) {
+	c := ClusterConfig{Provider: strings.ToLower(env("CLUSTER_PROVIDER", "")), AdvertiseAddr: env("CLUSTER_ADVERTISE_ADDR", ""),
+		Name: env("CLUSTER_NAME", "ringback")}
+	for _, e := range strings.Split(env("CLUSTER_ETCD_ENDPOINTS", "http://127.0.0.1:2379"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.EtcdEndpoints = append(c.EtcdEndpoints, e)
+		}
+	}
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{{"CLUSTER_TTL", "2s", &c.TTL}, {"CLUSTER_REQUEST_TIMEOUT", "5s", &c.RequestTimeout}, {"CLUSTER_DRAIN_DELAY", "3s", &c.DrainDelay}} {
+		v, err := time.ParseDuration(env(d.name, d.def))
+		if err != nil || v < 0 {
+			return c, fmt.Errorf("%s %q: want a duration such as %s", d.name, env(d.name, d.def), d.def)
+		}
+		*d.dst = v
+	}
+	switch c.Provider {
+	case "":
+		return c, nil
+	case "etcd":
+	case "kubernetes", "k8s":
+		return c, fmt.Errorf("CLUSTER_PROVIDER %q: this build joins clusters through etcd; docs/CLUSTER.md says how to run it on Kubernetes", c.Provider)
+	default:
+		return c, fmt.Errorf("CLUSTER_PROVIDER %q: want etcd, or leave it unset for one process", c.Provider)
+	}
+	if len(c.EtcdEndpoints) == 0 {
+		return c, fmt.Errorf("CLUSTER_ETCD_ENDPOINTS is empty")
+	}
+	if c.AdvertiseAddr == "" {
+		return c, fmt.Errorf("CLUSTER_ADVERTISE_ADDR is required in cluster mode: the host:port the other nodes reach this one at")
+	}
+	if _, port, err := net.SplitHostPort(c.AdvertiseAddr); err != nil || port == "" || port == "0" {
+		return c, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %q: want host:port with a fixed port", c.AdvertiseAddr)
+	}
+	if c.TTL < time.Second {
+		return c, fmt.Errorf("CLUSTER_TTL %s: at least 1s (etcd leases count whole seconds)", c.TTL)
 	}
 	return c, nil
 }

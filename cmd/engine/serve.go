@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,6 +19,7 @@ import (
 
 	"ringback/actors"
 	"ringback/actors/conversation"
+	"ringback/actors/grains"
 	"ringback/actors/resource"
 	vsync "ringback/actors/sync"
 	"ringback/analytics"
@@ -94,6 +96,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer eng.stop()
+	if cfg.Cluster.Enabled() {
+		node, err := grains.Start(ctx, grains.Config{Name: cfg.Cluster.Name, Provider: cfg.Cluster.Provider,
+			EtcdEndpoints: cfg.Cluster.EtcdEndpoints, AdvertiseAddr: cfg.Cluster.AdvertiseAddr, TTL: cfg.Cluster.TTL,
+			RequestTimeout: cfg.Cluster.RequestTimeout, Log: log, Restarts: eng.metrics.ActorRestarts}, eng.system, eng.directory)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		eng.node.Store(node)
+	}
 	if err := eng.recover(ctx); err != nil {
 		return err
 	}
@@ -123,6 +134,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
+	// Graceful leave: /readyz says 503 first and the node keeps serving while the load
+	// balancer notices and moves away; then it stops taking requests and finishes those
+	// in flight; then eng.stop leaves the cluster (others take over its identities) and
+	// stops its actors.
+	eng.draining.Store(true)
+	if cfg.Cluster.Enabled() && cfg.Cluster.DrainDelay > 0 {
+		time.Sleep(cfg.Cluster.DrainDelay)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(sctx); err != nil {
@@ -152,6 +171,10 @@ type engine struct {
 	sync      *vsync.Service
 	syncStore *persistence.Sync
 	jobber    jobberIntake
+	// node is the cluster membership, nil in a single process; draining says SIGTERM came
+	// and /readyz answers 503.
+	node     atomic.Pointer[grains.Node]
+	draining atomic.Bool
 	// reminders hands due reminders to the conversations; serve ticks it every second,
 	// tests call Tick after moving the clock.
 	reminders *reminders.Scheduler
@@ -167,6 +190,7 @@ type engine struct {
 // write they issued), then the outbox and the actor system, and last the event log's
 // writer, which writes what all of them recorded.
 func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) (*engine, error) {
+	e := &engine{}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{TenantLabels: !cfg.MetricsAllTenants})
 	reg.MustRegister(metrics.NewDBPoolCollector(pool))
@@ -258,6 +282,12 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 		ConsoleConversations: consoleConversations{dir: dir, catalog: catalog},
 		Live:                 live,
 		Ready: func(ctx context.Context) error {
+			if e.draining.Load() {
+				return errors.New("shutting down")
+			}
+			if cfg.Cluster.Enabled() && e.node.Load() == nil {
+				return errors.New("not a cluster member yet")
+			}
 			if system.IsStopped() {
 				return errors.New("actor system stopped")
 			}
@@ -267,13 +297,17 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 			return nil
 		},
 	})
-	e := &engine{handler: srv.Handler(), metrics: m, system: system, directory: dir,
-		fulfillment: fulfillment, conversations: convStore, outbox: outbox, dispatcher: disp, events: eventWriter, live: live,
-		sync: syncer, syncStore: syncStore, jobber: jobberHooks, reminders: scheduler, bookings: bookings, catalog: catalog}
+	e.handler, e.metrics, e.system, e.directory = srv.Handler(), m, system, dir
+	e.fulfillment, e.conversations, e.outbox, e.dispatcher, e.events, e.live = fulfillment, convStore, outbox, disp, eventWriter, live
+	e.sync, e.syncStore, e.jobber, e.reminders, e.bookings, e.catalog = syncer, syncStore, jobberHooks, scheduler, bookings, catalog
 	e.stop = func() {
 		e.stopOnce.Do(func() {
 			syncer.Stop()
-			dir.StopAll(10 * time.Second)
+			if node := e.node.Load(); node != nil {
+				node.Leave(func() { dir.StopAll(10 * time.Second) })
+			} else {
+				dir.StopAll(10 * time.Second)
+			}
 			writer.Close()
 			outbox.Close()
 			system.Shutdown()

@@ -56,7 +56,7 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 	if wrap == nil {
 		wrap = func(_ vsync.Connection, p vsync.Provider) vsync.Provider { return p }
 	}
-	return vsync.Start(system, vsync.Deps{
+	return vsync.Start(system, dir, vsync.Deps{
 		OnRestart: cfg.onSyncRestart,
 		Store:     store,
 		Catalog:   catalog,
@@ -95,15 +95,20 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 			},
 		},
 		Busy: func(tenantID, resourceID string, busy []vsync.Interval, readAt time.Time) {
-			pid, ok := dir.Lookup(resource.Kind, resource.Identity(tenantID, resourceID))
-			if !ok {
-				return // it loads the busy time from Postgres when it starts
-			}
 			ivs := make([]resource.Interval, len(busy))
 			for i, b := range busy {
 				ivs[i] = resource.Interval{Start: b.Start, End: b.End}
 			}
-			system.Root.Send(pid, &resource.BusyTimeImported{Busy: ivs, ReadAt: readAt})
+			msg := &resource.BusyTimeImported{Busy: ivs, ReadAt: readAt}
+			identity := resource.Identity(tenantID, resourceID)
+			if dir.Clustered() {
+				// The resource may live on another node: tell its grain there.
+				_ = dir.Send(resource.Kind, identity, msg)
+				return
+			}
+			if pid, ok := dir.Lookup(resource.Kind, identity); ok {
+				system.Root.Send(pid, msg)
+			} // else it loads the busy time from Postgres when it starts
 		},
 	})
 }

@@ -1,0 +1,208 @@
+// Package grains runs the engine's actors as Proto.Actor cluster grains: virtual actors
+// addressed by identity, placed by rendezvous hashing over the members that etcd (or
+// Kubernetes) lists, each activated on the node that owns its identity. The actors do not
+// know: the Directory reaches them through a Node, and their messages cross nodes in
+// their protobuf form (each kind's Codec). Postgres stays the arbiter of everything the
+// cluster cannot promise (one activation per identity during a topology change,
+// exactly-once requests).
+package grains
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"ringback/actors"
+)
+
+// Config is a node's cluster settings (CLUSTER_* in the environment).
+type Config struct {
+	// Name is the cluster's: nodes with the same name and membership store form one
+	// cluster (default "ringback").
+	Name string
+	// Provider is the membership store: "etcd" (the only one compiled in; see
+	// docs/CLUSTER.md for Kubernetes).
+	Provider string
+	// EtcdEndpoints are etcd's client URLs.
+	EtcdEndpoints []string
+	// AdvertiseAddr is host:port of this node's cluster listener, as the other nodes
+	// reach it; the node listens there.
+	AdvertiseAddr string
+	// TTL is the node's membership lease: a node that dies without leaving is dropped
+	// this long after its last keep-alive (default 2 s; etcd counts whole seconds).
+	TTL time.Duration
+	// RequestTimeout bounds one request to a grain, retries included (default 5 s).
+	RequestTimeout time.Duration
+	// JoinTimeout bounds reaching the membership store at start (default 10 s).
+	JoinTimeout time.Duration
+	Log         *slog.Logger
+	// Restarts counts grains restarted after a panic (ringback_actor_restarts_total).
+	Restarts *prometheus.CounterVec
+}
+
+func (c *Config) defaults() {
+	if c.Name == "" {
+		c.Name = "ringback"
+	}
+	if c.TTL <= 0 {
+		c.TTL = 2 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 5 * time.Second
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = 10 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Node is this process as a cluster member.
+type Node struct {
+	cfg      Config
+	cluster  *cluster.Cluster
+	provider *etcd.Provider
+	etcd     *clientv3.Client
+	lookup   *lookup
+
+	leaveOnce sync.Once
+}
+
+var _ actors.Grains = (*Node)(nil)
+
+// Start joins the cluster as a member hosting every kind registered in dir, and makes
+// dir reach its actors through the cluster.
+func Start(ctx context.Context, cfg Config, system *actor.ActorSystem, dir *actors.Directory) (*Node, error) {
+	cfg.defaults()
+	if cfg.Provider != "etcd" {
+		return nil, fmt.Errorf("CLUSTER_PROVIDER %q: this build joins clusters through etcd (see docs/CLUSTER.md)", cfg.Provider)
+	}
+	if len(cfg.EtcdEndpoints) == 0 {
+		return nil, errors.New("CLUSTER_ETCD_ENDPOINTS is empty")
+	}
+	host, portText, err := net.SplitHostPort(cfg.AdvertiseAddr)
+	if err != nil {
+		return nil, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %q: want host:port: %w", cfg.AdvertiseAddr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port <= 0 || port > 65535 {
+		return nil, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %q: the port must be 1 to 65535", cfg.AdvertiseAddr)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.JoinTimeout, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	// StartMember waits for etcd without a deadline: check it answers first.
+	pctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
+	_, err = cli.Get(pctx, "/ringback-ping")
+	cancel()
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd at %v does not answer: %w", cfg.EtcdEndpoints, err)
+	}
+	provider, err := etcd.NewWithConfig("/ringback", clientv3.Config{}, etcd.WithEtcdClient(cli),
+		etcd.WithKeepAliveTTL(cfg.TTL), etcd.WithRetryInterval(time.Second))
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	n := &Node{cfg: cfg, provider: provider, etcd: cli}
+	n.lookup = &lookup{activate: cfg.RequestTimeout}
+	n.lookup.supervise = &restarts{lookup: n.lookup, counter: cfg.Restarts, log: cfg.Log,
+		decide: actor.NewOneForOneStrategy(10, 10*time.Second, func(any) actor.Directive { return actor.RestartDirective })}
+	var kinds []*cluster.Kind
+	for name, k := range dir.Kinds() {
+		if k.Codec == nil {
+			continue // a kind that never crosses nodes stays a plain local actor
+		}
+		kinds = append(kinds, cluster.NewKind(name, grainProps(name, k, dir)))
+	}
+	n.cluster = cluster.New(system, cluster.Configure(cfg.Name, provider, n.lookup,
+		remote.Configure(host, port),
+		cluster.WithKinds(kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout)))
+	n.cluster.StartMember()
+	dir.UseGrains(n)
+	cfg.Log.Info("cluster: joined", "cluster", cfg.Name, "address", system.Address(), "members", n.Members())
+	return n, nil
+}
+
+// Request sends msg to the grain (kind, identity) and waits for its answer.
+func (n *Node) Request(_ context.Context, kind, identity string, msg proto.Message, timeout time.Duration) (any, error) {
+	if timeout <= 0 || timeout > n.cfg.RequestTimeout {
+		timeout = n.cfg.RequestTimeout
+	}
+	return n.cluster.Request(identity, kind, msg, cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
+}
+
+// Send delivers msg to the grain (kind, identity) without waiting (activating it on its
+// owner if need be). A message to an activation that stopped at that instant is lost;
+// the senders' work is durable and re-sent by the sweeps.
+func (n *Node) Send(kind, identity string, msg proto.Message) error {
+	pid, ok := n.cluster.PidCache.Get(identity, kind)
+	if !ok {
+		pid = n.cluster.Get(identity, kind)
+		if pid == nil {
+			return fmt.Errorf("%s %s: no member could activate it", kind, identity)
+		}
+		n.cluster.PidCache.Set(identity, kind, pid)
+	}
+	n.cluster.ActorSystem.Root.Send(pid, msg)
+	return nil
+}
+
+// Members is the number of members in this node's view of the cluster (itself included).
+func (n *Node) Members() int { return n.cluster.MemberList.Length() }
+
+// Leave takes the node out of the cluster: its membership record goes first, so the
+// others stop routing to it and activate its identities themselves; then its grains stop
+// (each after the messages already in its mailbox), then the cluster machinery. Safe to
+// call more than once.
+func (n *Node) Leave(stopGrains func()) {
+	n.leaveOnce.Do(func() {
+		if err := n.provider.Shutdown(true); err != nil {
+			n.cfg.Log.Warn("cluster: leaving the membership store", "err", err)
+		}
+		stopGrains()
+		n.cluster.Shutdown(true)
+		n.etcd.Close()
+		n.cfg.Log.Info("cluster: left")
+	})
+}
+
+// restarts is the supervision of grains: restarted after a panic (they reload from
+// Postgres), counted by kind, more than 10 within 10 s stops the grain.
+type restarts struct {
+	lookup  *lookup
+	counter *prometheus.CounterVec
+	log     *slog.Logger
+	decide  actor.SupervisorStrategy
+}
+
+func (r *restarts) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	kind := "grain"
+	if r.lookup.hosting != nil {
+		if k := r.lookup.hosting.kindOf(child); k != "" {
+			kind = k
+		}
+	}
+	if r.counter != nil {
+		r.counter.WithLabelValues(kind).Inc()
+	}
+	r.log.Error("grain crashed; restarting", "kind", kind, "reason", fmt.Sprint(reason))
+	r.decide.HandleFailure(system, sup, child, rs, reason, msg)
+}
