@@ -76,6 +76,10 @@ lint: ## gofmt, go vet and the layering check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
+.PHONY: proto
+proto: ## regenerate the protobuf code of the grain messages (the generated code is committed; a build needs no protoc)
+	@GO=$(GO) scripts/proto.sh
+
 .PHONY: bench
 bench: db ## run the benchmarks (numbers go in docs/PERFORMANCE.md)
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -run '^$$' -bench . -benchtime 1x ./cmd/engine/

@@ -1,0 +1,315 @@
+package resource
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"ringback/actors/resource/resourcepb"
+	"ringback/actors/wirepb"
+)
+
+// hop sends msg across the wire as Proto.Actor's remote layer does (its protobuf
+// serializer, remote/proto_serializer.go: the bytes and the type's full name, the type
+// found again by name in the global registry) and returns what the receiving node's
+// FromWire makes of it.
+func hop(t *testing.T, msg any) any {
+	t.Helper()
+	w, err := ToWire(msg)
+	require.NoError(t, err)
+	b, err := proto.Marshal(w)
+	require.NoError(t, err)
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(proto.MessageName(w))
+	require.NoError(t, err)
+	back := mt.New().Interface()
+	require.NoError(t, proto.Unmarshal(b, back))
+	got, err := FromWire(back)
+	require.NoError(t, err)
+	return got
+}
+
+// wireSamples is one realistic value of every message with a wire form, every field set
+// (TestWireSamplesSetEveryField keeps it so): a field added to a message fails the tests
+// until the sample and the codec carry it.
+func wireSamples() []any {
+	start := time.Date(2026, 3, 17, 14, 30, 0, 0, time.UTC)
+	cust := Customer{Phone: "+15125550199", Name: "Dana Whitfield", Endpoint: "+15125550100"}
+	quote := Quote{AmountMinor: 18900, Currency: "USD"}
+	holdID := uuid.MustParse("0195a3c4-7e21-7c3a-9f10-2b8d4e6f7a81")
+	apptID := AppointmentID(holdID)
+	claim := Claim{
+		ID: holdID, TenantID: "acme-plumbing", ResourceID: "van-1", ServiceID: "drain-cleaning",
+		Start: start, End: start.Add(90 * time.Minute), Status: Booked,
+		ExpiresAt: time.Date(2026, 3, 14, 9, 12, 45, 123456789, time.UTC),
+		Customer:  cust, Quote: quote, AppointmentID: apptID,
+	}
+	appt := Appointment{
+		ID: apptID, TenantID: "acme-plumbing", ResourceID: "van-1", ServiceID: "drain-cleaning",
+		ReservationID: holdID, ClaimID: uuid.MustParse("0195a3c5-0a11-7b2c-8d3e-4f5a6b7c8d9e"),
+		Start: start, End: start.Add(90 * time.Minute), Status: "booked", Customer: cust, Quote: quote, Version: 3,
+		ConfirmedAt:   time.Date(2026, 3, 16, 18, 2, 11, 500000000, time.UTC),
+		UnconfirmedAt: time.Date(2026, 3, 17, 12, 30, 0, 0, time.UTC),
+	}
+	return []any{
+		&PlaceHold{ID: holdID, ServiceID: "drain-cleaning", Start: start, Customer: cust},
+		&HoldResponse{Hold: claim, Replayed: true, Err: &RuleError{Field: "start", Message: "outside business hours"}},
+		&ReleaseHold{ID: holdID},
+		&ReleaseResponse{Err: ErrAlreadyBooked},
+		&ConfirmHold{ID: holdID},
+		&CancelAppointment{ID: apptID},
+		&RescheduleAppointment{ID: apptID, Start: start.Add(48 * time.Hour), NewClaimID: RescheduleClaimID("acme-plumbing", "resched-7")},
+		&ConfirmAttendance{ID: apptID},
+		&FlagUnconfirmed{ID: apptID, Version: 3},
+		&AppointmentResponse{Appointment: appt, Err: ErrGone},
+		&SlotsRequest{ServiceID: "drain-cleaning", From: start, To: start.Add(72 * time.Hour), Limit: 3},
+		&SlotsResponse{
+			ResourceID: "van-1", Slots: []time.Time{start, start.Add(2 * time.Hour), start.Add(24 * time.Hour)},
+			Duration: 90 * time.Minute, Withheld: "calendar_stale",
+			Err: errors.New("load resource van-1: connection refused"),
+		},
+		&BusyTimeImported{
+			Busy:   []Interval{{Start: start, End: start.Add(time.Hour)}, {Start: start.Add(26 * time.Hour), End: start.Add(27*time.Hour + 30*time.Minute)}},
+			ReadAt: time.Date(2026, 3, 17, 8, 0, 0, 987654321, time.UTC),
+		},
+		&ConfigChanged{},
+		&FlushRequest{},
+		&FlushResponse{},
+	}
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, msg := range wireSamples() {
+		t.Run(fmt.Sprintf("%T", msg), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, msg, hop(t, msg))
+		})
+	}
+}
+
+// TestWireSamplesSetEveryField keeps the round trip meaningful: a zero field would
+// round-trip even if the codec forgot it.
+func TestWireSamplesSetEveryField(t *testing.T) {
+	t.Parallel()
+	for _, msg := range wireSamples() {
+		requireEveryFieldSet(t, reflect.ValueOf(msg).Elem(), fmt.Sprintf("%T", msg))
+	}
+}
+
+func requireEveryFieldSet(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		require.False(t, v.Interface().(time.Time).IsZero(), "%s is the zero time", path)
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				requireEveryFieldSet(t, v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		require.NotZero(t, v.Len(), "%s is empty", path)
+		for i := range v.Len() {
+			requireEveryFieldSet(t, v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case v.Kind() == reflect.Pointer && !v.IsNil():
+		requireEveryFieldSet(t, v.Elem(), path)
+	default: // an error (Err) counts as set when not nil
+		require.False(t, v.IsZero(), "%s is zero", path)
+	}
+}
+
+func TestWireTimes(t *testing.T) {
+	t.Parallel()
+	chicago := time.FixedZone("CDT", -5*60*60)
+	now := time.Now().In(chicago) // a location and a monotonic reading, neither of which crosses
+	got := hop(t, &SlotsResponse{Slots: []time.Time{{}, now}}).(*SlotsResponse)
+	require.Equal(t, time.Time{}, got.Slots[0], "a zero slot stays zero")
+	require.True(t, got.Slots[1].Equal(now), "got %v, want %v", got.Slots[1], now)
+	require.Equal(t, time.UTC, got.Slots[1].Location())
+
+	hold := hop(t, &HoldResponse{Hold: Claim{Start: now}}).(*HoldResponse)
+	require.True(t, hold.Hold.Start.Equal(now))
+	require.Equal(t, time.Time{}, hold.Hold.ExpiresAt, "a zero time stays zero")
+	require.Equal(t, time.Time{}, hold.Hold.End)
+}
+
+func TestWireKeepsEmptyValues(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []any{&PlaceHold{}, &HoldResponse{}, &AppointmentResponse{}, &SlotsResponse{}, &BusyTimeImported{}, &SlotsRequest{}} {
+		require.Equal(t, msg, hop(t, msg), "%T", msg)
+	}
+}
+
+func TestWireErrors(t *testing.T) {
+	t.Parallel()
+	rule := &RuleError{Field: "start", Message: "off the 30-minute slot grid"}
+	for _, sentinel := range []error{ErrConflict, ErrGone, ErrNotFound, ErrAlreadyBooked, ErrKeyReused, ErrCalendarStale, ErrResourceRetired} {
+		got := hop(t, &ReleaseResponse{Err: sentinel}).(*ReleaseResponse).Err
+		require.Same(t, sentinel, got, "the receiver's own sentinel value")
+
+		wrapped := fmt.Errorf("van-1: %w", sentinel)
+		got = hop(t, &ReleaseResponse{Err: wrapped}).(*ReleaseResponse).Err
+		require.ErrorIs(t, got, sentinel)
+		require.Equal(t, wrapped.Error(), got.Error())
+	}
+
+	got := hop(t, &HoldResponse{Err: rule}).(*HoldResponse).Err
+	var re *RuleError
+	require.ErrorAs(t, got, &re)
+	require.Equal(t, *rule, *re)
+
+	got = hop(t, &HoldResponse{Err: fmt.Errorf("availability of van-1: %w", rule)}).(*HoldResponse).Err
+	re = nil
+	require.ErrorAs(t, got, &re)
+	require.Equal(t, *rule, *re)
+	require.Equal(t, "availability of van-1: start: off the 30-minute slot grid", got.Error())
+
+	opaque := fmt.Errorf("commit hold: %w", errors.New("pq: deadlock detected"))
+	got = hop(t, &AppointmentResponse{Err: opaque}).(*AppointmentResponse).Err
+	require.EqualError(t, got, opaque.Error())
+	for _, sentinel := range []error{ErrConflict, ErrGone, ErrNotFound, ErrAlreadyBooked, ErrKeyReused, ErrCalendarStale, ErrResourceRetired} {
+		require.NotErrorIs(t, got, sentinel)
+	}
+	require.False(t, errors.As(got, &re))
+
+	require.NoError(t, hop(t, &SlotsResponse{}).(*SlotsResponse).Err, "nil stays nil")
+}
+
+// TestWireErrorCodes pins the codes: they are the wire format, shared with other nodes
+// of other builds, and must never change meaning.
+func TestWireErrorCodes(t *testing.T) {
+	t.Parallel()
+	for err, want := range map[error]wirepb.ErrorCode{
+		ErrConflict: 2, ErrGone: 3, ErrNotFound: 4, ErrAlreadyBooked: 5, ErrKeyReused: 6, ErrCalendarStale: 7, ErrResourceRetired: 8,
+		&RuleError{Field: "f", Message: "m"}: 1, errors.New("anything else"): 0,
+	} {
+		require.Equal(t, want, ErrorToWire(err).GetCode(), "%v", err)
+	}
+	require.Nil(t, ErrorToWire(nil))
+	// A code this build does not know (a newer node's) keeps its text.
+	require.EqualError(t, ErrorFromWire(&wirepb.Error{Code: 99, Message: "new kind of failure"}), "new kind of failure")
+}
+
+func TestToWireRefuses(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []any{
+		&holdExpired{id: uuid.New()},
+		&written{},
+		PlaceHold{}, // a value: messages are pointers
+		(*PlaceHold)(nil),
+		&Claim{},
+		"PlaceHold",
+		nil,
+	} {
+		_, err := ToWire(msg)
+		require.Error(t, err, "%T", msg)
+	}
+}
+
+func TestFromWireRefuses(t *testing.T) {
+	t.Parallel()
+	for _, m := range []proto.Message{
+		wrapperspb.String("hello"),
+		&resourcepb.Claim{}, // a part, not a message
+		&resourcepb.ConfirmHold{Id: []byte{1, 2, 3}},
+		&resourcepb.HoldResponse{Hold: &resourcepb.Claim{AppointmentId: make([]byte, 17)}},
+		&wirepb.Error{},
+	} {
+		_, err := FromWire(m)
+		require.Error(t, err, "%T", m)
+	}
+}
+
+// TestEveryMessageHasAWireForm fails when a message is added to messages.go, or to what
+// the actor dispatches, without a wire form: on a cluster it would be dropped silently.
+func TestEveryMessageHasAWireForm(t *testing.T) {
+	t.Parallel()
+	var have []string
+	for _, msg := range wireSamples() {
+		have = append(have, reflect.TypeOf(msg).Elem().Name())
+	}
+	files := parsePackage(t)
+
+	var declared []string
+	for _, d := range files["messages.go"].Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.TYPE {
+			for _, s := range g.Specs {
+				if name := s.(*ast.TypeSpec).Name.Name; ast.IsExported(name) {
+					declared = append(declared, name)
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, declared)
+	for _, name := range declared {
+		require.Contains(t, have, name, "messages.go declares %s, which has no wire sample (and maybe no ToWire case)", name)
+	}
+
+	dispatched := switchedTypes(files, "Receive", "handle")
+	require.Contains(t, dispatched, "PlaceHold", "the dispatch methods were not found")
+	for _, name := range dispatched {
+		require.Contains(t, have, name, "the actor dispatches %s, which has no wire sample (and maybe no ToWire case)", name)
+	}
+}
+
+// parsePackage parses the package's non-test files, by base name.
+func parsePackage(t *testing.T) map[string]*ast.File {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	files := map[string]*ast.File{}
+	fset := token.NewFileSet()
+	for _, name := range names {
+		if !strings.HasSuffix(name, "_test.go") {
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+			require.NoError(t, err)
+			files[name] = f
+		}
+	}
+	return files
+}
+
+// switchedTypes lists the exported types of this package that the type switches in the
+// named methods of *Actor dispatch on (case *PlaceHold:).
+func switchedTypes(files map[string]*ast.File, methods ...string) []string {
+	var names []string
+	for _, f := range files {
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || !slices.Contains(methods, fn.Name.Name) {
+				continue
+			}
+			if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); !ok || star.X.(*ast.Ident).Name != "Actor" {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if cc, ok := n.(*ast.CaseClause); ok {
+					for _, e := range cc.List {
+						if star, ok := e.(*ast.StarExpr); ok {
+							if id, ok := star.X.(*ast.Ident); ok && ast.IsExported(id.Name) {
+								names = append(names, id.Name)
+							}
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return names
+}
