@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"ringback/actors/resource"
+	"ringback/actors/wirepb"
 	"ringback/tenant"
 )
 
@@ -110,7 +111,8 @@ func unavailable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err)
+		errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.Is(err, wirepb.ErrUnavailable) // the same, on the node that answered
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {

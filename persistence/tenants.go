@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,13 +81,70 @@ func (s *Tenants) Apply(ctx context.Context, cfg *tenant.Config) (tenant.ApplyRe
 			return nil
 		}
 		res.Created, res.Changed = old == nil, true
-		res.Version, err = s.write(ctx, tx, full, old, keyHash, hash)
+		if res.Version, err = s.write(ctx, tx, full, old, keyHash, hash); err != nil {
+			return err
+		}
+		// Every engine of a cluster hears of it when the apply commits (ListenConfig).
+		_, err = tx.Exec(ctx, `SELECT pg_catalog.pg_notify($1, $2)`, configChannel, cfg.ID)
 		return err
 	})
 	if res.Changed {
 		s.keyHashes.Delete(cfg.ID)
 	}
 	return res, err
+}
+
+// Forget drops what this process caches of tenant id (its booking key's hash): another
+// engine applied a new config.
+func (s *Tenants) Forget(id string) {
+	if id == "" {
+		s.keyHashes.Clear()
+		return
+	}
+	s.keyHashes.Delete(id)
+}
+
+// configChannel is the Postgres notification channel of applied tenant configs.
+const configChannel = "ringback_config"
+
+// ListenConfig calls changed with the id of every tenant config applied from now on, by
+// any engine, until ctx ends, and with "" whenever it may have missed some (at start and
+// after its connection dropped): then everything cached is to be read again.
+func ListenConfig(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, changed func(tenantID string)) {
+	for wait := time.Second; ctx.Err() == nil; {
+		err := listenConfig(ctx, pool, changed)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("config notifications: connection lost; listening again", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+func listenConfig(ctx context.Context, pool *pgxpool.Pool, changed func(string)) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `LISTEN `+configChannel); err != nil {
+		return err
+	}
+	changed("") // whatever was applied while nobody listened
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			// The connection may be mid-LISTEN or broken: never return it to the pool.
+			_ = conn.Hijack().Close(context.Background())
+			return err
+		}
+		changed(n.Payload)
+	}
 }
 
 // load reads what is stored of tenant id, with secrets opened; nil when it does not exist.

@@ -19,6 +19,14 @@ func NewCache(load func(ctx context.Context, id string) (*Config, error)) *Cache
 	return &Cache{load: load, configs: map[string]*Config{}}
 }
 
+// InvalidateAll drops every cached config (a node that lost track of the applies made
+// on others: they are read again on use).
+func (c *Cache) InvalidateAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.configs = map[string]*Config{}
+}
+
 // Tenant returns tenant id's config. The result is shared: callers must not modify it.
 func (c *Cache) Tenant(ctx context.Context, id string) (*Config, error) {
 	c.mu.Lock()

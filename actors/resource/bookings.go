@@ -267,10 +267,11 @@ func (b *Bookings) appointmentRequest(ctx context.Context, tenantID, resourceID 
 	return r.Appointment, r.Err
 }
 
-// TenantChanged tells the tenant's live resource actors to reload their config.
+// TenantChanged tells the tenant's resource actors living in this process to reload
+// their config ("" for every tenant's).
 func (b *Bookings) TenantChanged(tenantID string) {
 	for identity, pid := range b.dir.Live(Kind) {
-		if owner, _, _ := strings.Cut(identity, "/"); owner == tenantID {
+		if owner, _, _ := strings.Cut(identity, "/"); owner == tenantID || tenantID == "" {
 			b.dir.System().Root.Send(pid, &ConfigChanged{})
 		}
 	}

@@ -164,7 +164,10 @@ func ErrorToWire(err error) *wirepb.Error {
 	if errors.As(err, &rule) {
 		return &wirepb.Error{Code: wirepb.ErrorCode_ERROR_CODE_RULE, Message: err.Error(), Field: rule.Field, Rule: rule.Message}
 	}
-	code, _ := wirepb.CodeOf(err, wireErrors...)
+	code, known := wirepb.CodeOf(err, wireErrors...)
+	if !known && wirepb.Transient(err) {
+		code = wirepb.ErrorCode_ERROR_CODE_UNAVAILABLE
+	}
 	return &wirepb.Error{Code: code, Message: err.Error()}
 }
 
@@ -181,6 +184,9 @@ func ErrorFromWire(e *wirepb.Error) error {
 	}
 	if err, ok := wirepb.Decode(e, wireErrors...); ok {
 		return err
+	}
+	if e.GetCode() == wirepb.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		return wirepb.Restore(e, wirepb.ErrUnavailable)
 	}
 	return wirepb.Opaque(e)
 }

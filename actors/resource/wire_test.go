@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -312,4 +313,17 @@ func switchedTypes(files map[string]*ast.File, methods ...string) []string {
 		}
 	}
 	return names
+}
+
+// Postgres unreachable inside a resource actor on another node still reads as "try
+// again" where the request came from.
+func TestTransientErrorsStayTransientAcrossNodes(t *testing.T) {
+	t.Parallel()
+	sent := fmt.Errorf("load acme/mike: %w", context.DeadlineExceeded)
+	w := ErrorToWire(sent)
+	require.Equal(t, wirepb.ErrorCode_ERROR_CODE_UNAVAILABLE, w.GetCode())
+	got := ErrorFromWire(w)
+	require.ErrorIs(t, got, wirepb.ErrUnavailable)
+	require.EqualError(t, got, sent.Error())
+	require.Equal(t, wirepb.ErrorCode_ERROR_CODE_CONFLICT, ErrorToWire(ErrConflict).GetCode(), "a known error keeps its own code")
 }

@@ -5,7 +5,10 @@
 package wirepb
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,6 +90,22 @@ func Restore(e *Error, err error) error {
 		return err
 	}
 	return &wrapped{text: e.GetMessage(), err: err}
+}
+
+// ErrUnavailable is the receiver's form of an error of the moment on another node
+// (Transient there): errors.Is finds it, and callers answer "try again".
+var ErrUnavailable = errors.New("temporarily unavailable")
+
+// Transient says err is of the moment rather than a bug: the network or a database
+// connection failed or timed out. It reads behaviours, not types, so this package needs
+// no driver: net.Error, an error that is safe to retry (pgconn's), a deadline.
+func Transient(err error) bool {
+	var ne net.Error
+	var retry interface{ SafeToRetry() bool }
+	var timeout interface{ Timeout() bool }
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &retry) && retry.SafeToRetry() || errors.As(err, &timeout) && timeout.Timeout() ||
+		errors.Is(err, ErrUnavailable)
 }
 
 // Opaque is an error no code classifies: only its text crossed.

@@ -1,8 +1,11 @@
 package wirepb
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -68,4 +71,20 @@ func TestRestore(t *testing.T) {
 	_, ok = Decode(&Error{Code: ErrorCode_ERROR_CODE_GONE, Message: "gone"}, known...)
 	require.False(t, ok)
 	require.EqualError(t, Opaque(&Error{Message: "pq: deadlock detected"}), "pq: deadlock detected")
+}
+
+// An error of the moment on one node (a dropped connection, a deadline) is one on the
+// node it is answered to: it crosses as ERROR_CODE_UNAVAILABLE, so the caller answers
+// 503 and not 500.
+func TestTransientErrorsCrossAsUnavailable(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		fmt.Errorf("load acme/mike: %w", context.DeadlineExceeded),
+		&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")},
+		fmt.Errorf("commit: %w", io.ErrUnexpectedEOF),
+	} {
+		require.True(t, Transient(err), "%v", err)
+	}
+	require.False(t, Transient(errors.New("duplicate key")))
+	require.False(t, Transient(nil))
 }

@@ -47,6 +47,9 @@ const (
 	ErrorCode_ERROR_CODE_STALE           ErrorCode = 22 // conversation.ErrStale
 	ErrorCode_ERROR_CODE_REPEATED        ErrorCode = 23 // conversation.ErrRepeated
 	ErrorCode_ERROR_CODE_NO_CONVERSATION ErrorCode = 24 // conversation.ErrNoConversation
+	// Any package, 40-: an error of the moment (Postgres unreachable or slow, a timeout),
+	// which a caller answers with "try again" (HTTP 503), as it would one of its own.
+	ErrorCode_ERROR_CODE_UNAVAILABLE ErrorCode = 40 // wirepb.ErrUnavailable (see wirepb.Transient)
 )
 
 // Enum value maps for ErrorCode.
@@ -66,6 +69,7 @@ var (
 		22: "ERROR_CODE_STALE",
 		23: "ERROR_CODE_REPEATED",
 		24: "ERROR_CODE_NO_CONVERSATION",
+		40: "ERROR_CODE_UNAVAILABLE",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OPAQUE":           0,
@@ -82,6 +86,7 @@ var (
 		"ERROR_CODE_STALE":            22,
 		"ERROR_CODE_REPEATED":         23,
 		"ERROR_CODE_NO_CONVERSATION":  24,
+		"ERROR_CODE_UNAVAILABLE":      40,
 	}
 )
 
@@ -196,7 +201,7 @@ const file_actors_wirepb_wire_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\x1b.ringback.wire.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\x12\x12\n" +
-	"\x04rule\x18\x04 \x01(\tR\x04rule*\x81\x03\n" +
+	"\x04rule\x18\x04 \x01(\tR\x04rule*\x9d\x03\n" +
 	"\tErrorCode\x12\x15\n" +
 	"\x11ERROR_CODE_OPAQUE\x10\x00\x12\x13\n" +
 	"\x0fERROR_CODE_RULE\x10\x01\x12\x17\n" +
@@ -211,7 +216,8 @@ const file_actors_wirepb_wire_proto_rawDesc = "" +
 	"\x19ERROR_CODE_UNKNOWN_ACTION\x10\x15\x12\x14\n" +
 	"\x10ERROR_CODE_STALE\x10\x16\x12\x17\n" +
 	"\x13ERROR_CODE_REPEATED\x10\x17\x12\x1e\n" +
-	"\x1aERROR_CODE_NO_CONVERSATION\x10\x18B\x18Z\x16ringback/actors/wirepbb\x06proto3"
+	"\x1aERROR_CODE_NO_CONVERSATION\x10\x18\x12\x1a\n" +
+	"\x16ERROR_CODE_UNAVAILABLE\x10(B\x18Z\x16ringback/actors/wirepbb\x06proto3"
 
 var (
 	file_actors_wirepb_wire_proto_rawDescOnce sync.Once

@@ -112,6 +112,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer stopSweeper()
 	go sweep(sweepCtx, eng, log)
 	go eng.reminders.Run(sweepCtx, time.Second)
+	if cfg.Cluster.Enabled() {
+		// An apply on another engine reaches this one's caches and actors too.
+		go persistence.ListenConfig(sweepCtx, pool, log, eng.configChanged)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -171,6 +175,9 @@ type engine struct {
 	sync      *vsync.Service
 	syncStore *persistence.Sync
 	jobber    jobberIntake
+	// configChanged tells this process that a tenant's config was applied ("" for any),
+	// by this engine or another.
+	configChanged func(tenantID string)
 	// node is the cluster membership, nil in a single process; draining says SIGTERM came
 	// and /readyz answers 503.
 	node     atomic.Pointer[grains.Node]
@@ -262,11 +269,16 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	intake := receipts{Conversations: convStore, events: events}
 	disp := dispatcher{dir: dir, intake: intake, log: log}
 
+	listener := configListener{catalog: catalog, bookings: bookings, conversations: convStore, sync: syncer}
+	e.configChanged = func(id string) {
+		tenants.Forget(id)
+		listener.TenantChanged(id)
+	}
 	srv := ringhttp.NewServer(ringhttp.Config{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL,
 		TwilioAuthToken: cfg.webhookToken(), JobberClientSecret: cfg.JobberClientSecret, MaxInFlight: cfg.MaxInFlight, Now: clk.Now}, ringhttp.Deps{
 		Log:                  log,
 		Tenants:              tenants,
-		Listener:             configListener{catalog: catalog, bookings: bookings, conversations: convStore, sync: syncer},
+		Listener:             listener,
 		Sync:                 syncAdmin{store: syncStore, catalog: catalog, service: syncer},
 		VendorWebhooks:       jobberHooks,
 		Registry:             reg,
@@ -477,6 +489,9 @@ type configListener struct {
 }
 
 func (l configListener) TenantChanged(id string) {
+	if id == "" {
+		l.catalog.InvalidateAll()
+	}
 	l.catalog.Invalidate(id)
 	l.conversations.ForgetEndpoints()
 	l.bookings.TenantChanged(id)
