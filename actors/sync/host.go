@@ -16,7 +16,9 @@ import (
 const Kind = "sync"
 
 // Identity names a connection's actor.
-func Identity(provider, tenantID, connID string) string { return provider + "/" + tenantID + "/" + connID }
+func Identity(provider, tenantID, connID string) string {
+	return provider + "/" + tenantID + "/" + connID
+}
 
 // The messages a connection's host accepts from outside (each has a wire form, so in a
 // cluster they reach the host on whichever node owns the connection).
