@@ -99,7 +99,7 @@ type Outbox struct {
 
 	mu       sync.Mutex
 	reclaim  map[string]bool // deliveries whose last claim failed with an unknown outcome
-	limiters map[string]*rate.Limiter
+	limiters map[string]*senderBucket
 	bulk     map[string]*bulkQueue // per sender: reminders waiting for a token
 	closed   bool
 	pending  int        // deliveries enqueued or scheduled and not yet finished
@@ -134,7 +134,7 @@ func NewOutbox(cfg Config, store Store, sender Sender, clk clock.Clock, m *metri
 		cfg.Events = analytics.Nop{}
 	}
 	o := &Outbox{cfg: cfg, store: store, sender: sender, clock: clk, metrics: m, log: log,
-		queue: make(chan job, 1<<16), done: make(chan struct{}), limiters: map[string]*rate.Limiter{}, reclaim: map[string]bool{},
+		queue: make(chan job, 1<<16), done: make(chan struct{}), limiters: map[string]*senderBucket{}, reclaim: map[string]bool{},
 		bulk: map[string]*bulkQueue{}}
 	o.idle = sync.NewCond(&o.mu)
 	for range cfg.Workers {
@@ -241,14 +241,25 @@ func (o *Outbox) work() {
 	}
 }
 
+// senderBucket is a sender's token bucket and when its rate was last read.
+type senderBucket struct {
+	l      *rate.Limiter
+	readAt time.Time
+}
+
+// rateRefresh is how often a sender's rate is read again: a config applied since, or (in
+// a cluster) the number of engines sharing the sender, may have changed it.
+const rateRefresh = time.Minute
+
 // limiter is the sender's token bucket. RateFor may query Postgres, so it runs outside the
 // lock; a rate of zero or less falls back to 1 message/second.
 func (o *Outbox) limiter(from string) *rate.Limiter {
+	now := o.clock.Now()
 	o.mu.Lock()
-	l, ok := o.limiters[from]
+	s, ok := o.limiters[from]
 	o.mu.Unlock()
-	if ok {
-		return l
+	if ok && now.Sub(s.readAt) < rateRefresh {
+		return s.l
 	}
 	r := o.cfg.RateFor(from)
 	if r <= 0 {
@@ -256,12 +267,17 @@ func (o *Outbox) limiter(from string) *rate.Limiter {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if l, ok := o.limiters[from]; ok {
-		return l
+	if s, ok := o.limiters[from]; ok {
+		if now.Sub(s.readAt) >= rateRefresh {
+			s.l.SetLimitAt(now, rate.Limit(r))
+			s.l.SetBurstAt(now, max(1, int(r)))
+			s.readAt = now
+		}
+		return s.l
 	}
-	l = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
-	o.limiters[from] = l
-	return l
+	s = &senderBucket{l: rate.NewLimiter(rate.Limit(r), max(1, int(r))), readAt: now}
+	o.limiters[from] = s
+	return s.l
 }
 
 func (o *Outbox) deliver(j job) {

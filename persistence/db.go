@@ -121,3 +121,28 @@ func inTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(p
 	}
 	return err
 }
+
+// SweepLock is the advisory lock the engines of a cluster take for their periodic sweeps,
+// so that one engine at a time runs them.
+const SweepLock int64 = 0x52696e6753776570 // "RingSwep"
+
+// TryLocked runs fn while holding the session advisory lock key, if no other session
+// holds it, and reports whether it ran. The lock lives on one pooled connection and is
+// released when fn returns (or with the connection if the process dies).
+func TryLocked(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_catalog.pg_try_advisory_lock($1)`, key).Scan(&got); err != nil || !got {
+		return false, err
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_catalog.pg_advisory_unlock($1)`, key); err != nil {
+			_ = conn.Hijack().Close(context.Background()) // never pool a connection still holding it
+		}
+	}()
+	return true, fn(ctx)
+}

@@ -173,6 +173,10 @@ type Actor struct {
 	then         func(c actor.Context, v any) // continuation of the step in progress
 	flushers     []*actor.PID
 	stopWait     func() bool // the deferred auto-reply timer
+	// current is the event of the step in progress, and retried says it is being decided
+	// again after a stale write.
+	current any
+	retried bool
 	// staged are the events of the step in progress: recorded once Store.Save has
 	// committed the step, dropped if it did not (nothing happened, and a new conversation's
 	// id is drawn again after a failed first save).
@@ -367,6 +371,9 @@ func (a *Actor) armDeferred(c actor.Context) {
 // start begins the step of one event.
 func (a *Actor) start(c actor.Context, ev any) {
 	a.staged = nil
+	if ev != a.current {
+		a.current, a.retried = ev, false
+	}
 	tenantID, event, correlation, parent := "", "", "", ""
 	switch m := ev.(type) {
 	case *MissedCall:
@@ -494,12 +501,20 @@ func (a *Actor) commit(c actor.Context, cm Commit) {
 		// Nothing was written, so nothing happened: the events go. The envelope stays
 		// unprocessed and is replayed on restart (or was processed before: a repeat).
 		a.stepErr = err
-		if errors.Is(err, ErrRepeated) {
+		a.loaded = false
+		switch {
+		case errors.Is(err, ErrRepeated):
 			a.log.Info("webhook handed to the conversation again; already processed", "conversation", a.logID())
-		} else {
+		case errors.Is(err, ErrStale) && !a.retried:
+			// Another activation of this conversation wrote first (a cluster's topology
+			// change): read what it wrote and decide this event again, once, now.
+			a.log.Info("another activation wrote first; reloading and deciding again", "conversation", a.logID())
+			a.retried = true
+			a.queue = append([]any{a.current}, a.queue...)
+			a.stepErr, a.replyTo, a.outcome = nil, nil, nil // the retry answers (its event still has whom to)
+		default:
 			a.fail("conversation commit failed", err)
 		}
-		a.loaded = false
 		a.done(c)
 		return
 	}

@@ -175,6 +175,8 @@ type engine struct {
 	sync      *vsync.Service
 	syncStore *persistence.Sync
 	jobber    jobberIntake
+	pool      *pgxpool.Pool
+	log       *slog.Logger
 	// configChanged tells this process that a tenant's config was applied ("" for any),
 	// by this engine or another.
 	configChanged func(tenantID string)
@@ -197,7 +199,7 @@ type engine struct {
 // write they issued), then the outbox and the actor system, and last the event log's
 // writer, which writes what all of them recorded.
 func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger, clk clock.Clock) (*engine, error) {
-	e := &engine{}
+	e := &engine{pool: pool, log: log}
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{TenantLabels: !cfg.MetricsAllTenants})
 	reg.MustRegister(metrics.NewDBPoolCollector(pool))
@@ -253,7 +255,12 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 	}
 	outbox := comms.NewOutbox(comms.Config{
 		StatusCallback: callback,
-		RateFor:        sendRate(convStore, catalog, log),
+		RateFor: sendRate(convStore, catalog, log, func() int {
+			if node := e.node.Load(); node != nil {
+				return node.Members()
+			}
+			return 1
+		}),
 		OnOptedOut: func(tenantID, from, to string) {
 			_ = dir.Send(conversation.Kind, conversation.Identity(from, to), &conversation.CarrierOptOut{TenantID: tenantID})
 		},
@@ -335,6 +342,12 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 // recover resumes what a dead process left: webhooks stored but not processed, and
 // outbox messages not yet handed to the provider.
 func (e *engine) recover(ctx context.Context) error {
+	if e.node.Load() != nil {
+		// In a cluster the other engines are working: what is unprocessed or unsent may be
+		// theirs, in flight. Only what a dead engine left is taken over, by its age (the
+		// sweep's thresholds); the rest is theirs to finish.
+		return e.sweepOnce(ctx, time.Now(), 20*time.Second)
+	}
 	if err := e.redispatch(ctx, time.Time{}); err != nil { // everything a dead process left
 		return err
 	}
@@ -458,9 +471,11 @@ func (d dispatcher) Replay(ctx context.Context, env persistence.Envelope, p ring
 	_ = d.intake.MarkEnvelopeProcessed(ctx, env.Key)
 }
 
-// sendRate finds a sender's configured messages/second (its endpoint's send_rate).
-func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog.Logger) func(string) float64 {
+// sendRate finds a sender's configured messages/second (its endpoint's send_rate), this
+// engine's share of it in a cluster (every engine sends for every number).
+func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog.Logger, share func() int) func(string) float64 {
 	return func(from string) float64 {
+		n := max(1, share())
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		tenantID, _, err := store.EndpointOwner(ctx, from)
@@ -468,7 +483,7 @@ func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog
 			if cfg, err := catalog.Tenant(ctx, tenantID); err == nil {
 				for _, ep := range cfg.Endpoints {
 					if ep.Number == from && ep.SendRate > 0 {
-						return ep.SendRate
+						return ep.SendRate / float64(n)
 					}
 				}
 			}
@@ -476,7 +491,7 @@ func sendRate(store *persistence.Conversations, catalog *tenant.Cache, log *slog
 		if err != nil {
 			log.Warn("send rate lookup failed; using 1/s", "err", err)
 		}
-		return 1
+		return 1 / float64(n)
 	}
 }
 
@@ -503,7 +518,12 @@ func (l configListener) TenantChanged(id string) {
 // time), and re-dispatches webhooks left unprocessed for more than a minute. Every 5 s it
 // refreshes ringback_sync_backlog.
 func sweep(ctx context.Context, e *engine, log *slog.Logger) {
-	t := time.NewTicker(30 * time.Second)
+	every, late := 30*time.Second, time.Minute
+	if e.node.Load() != nil {
+		// A cluster loses a dispatch whenever a node dies or leaves: take it over sooner.
+		every, late = 10*time.Second, 20*time.Second
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	backlog := time.NewTicker(5 * time.Second)
 	defer backlog.Stop()
@@ -516,23 +536,43 @@ func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 				log.Warn("sync backlog gauge", "err", err)
 			}
 		case <-t.C:
-			if err := e.jobber.replay(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
-				log.Warn("vendor webhook re-dispatch", "err", err)
-			}
-			n, err := e.fulfillment.ExpireStale(ctx, time.Now())
-			if err != nil && ctx.Err() == nil {
-				log.Warn("hold sweeper", "err", err)
-			} else if n > 0 {
-				log.Info("hold sweeper expired holds", "count", n)
-			}
-			if err := e.redispatch(ctx, time.Now().Add(-time.Minute)); err != nil && ctx.Err() == nil {
-				log.Warn("webhook re-dispatch", "err", err)
-			}
-			if err := e.resend(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("outbox re-dispatch", "err", err)
+			if err := e.sweepOnce(ctx, time.Now(), late); err != nil && ctx.Err() == nil {
+				log.Warn("sweep", "err", err)
 			}
 		}
 	}
+}
+
+// sweepOnce is one round of the backstops (see sweep), taking over what has waited longer
+// than late. In a cluster one engine at a time runs it (an advisory lock); the round also
+// tells every active vendor connection to run, so that one whose owner changed starts on
+// its new owner.
+func (e *engine) sweepOnce(ctx context.Context, now time.Time, late time.Duration) error {
+	round := func(ctx context.Context) error {
+		var errs []error
+		if err := e.jobber.replay(ctx, now.Add(-late)); err != nil {
+			errs = append(errs, fmt.Errorf("vendor webhook re-dispatch: %w", err))
+		}
+		n, err := e.fulfillment.ExpireStale(ctx, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("hold sweeper: %w", err))
+		} else if n > 0 {
+			e.log.Info("hold sweeper expired holds", "count", n)
+		}
+		if err := e.redispatch(ctx, now.Add(-late)); err != nil {
+			errs = append(errs, fmt.Errorf("webhook re-dispatch: %w", err))
+		}
+		if err := e.resend(ctx, now); err != nil {
+			errs = append(errs, fmt.Errorf("outbox re-dispatch: %w", err))
+		}
+		return errors.Join(errs...)
+	}
+	if e.node.Load() == nil {
+		return round(ctx)
+	}
+	e.sync.Reconcile()
+	_, err := persistence.TryLocked(ctx, e.pool, persistence.SweepLock, round)
+	return err
 }
 
 // resend hands the outbox again what nothing would send otherwise: deliveries due a

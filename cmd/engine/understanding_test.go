@@ -328,3 +328,24 @@ func TestSimulateReturnsWhenTheRepliesHaveArrived(t *testing.T) {
 	require.Contains(t, out, "A person at Acme Plumbing will read your message")
 	require.Contains(t, out, ownerPhone+" (the business's alert)")
 }
+
+// Another activation of a conversation (a cluster's topology change) writes first: the
+// live one's step is refused as stale, and it reloads what was written and decides the
+// event again at once, instead of leaving it to the sweep a minute later.
+func TestAStaleActivationReloadsAndDecidesAgain(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	e.missedCall(customer)
+	e.settle(customer)
+	before := e.state(customer).Version
+	// The other activation's write: the same state, one version on.
+	tag, err := e.pool.Exec(context.Background(), `UPDATE conversation.conversations SET version = version + 1,
+		data = jsonb_set(data, '{version}', to_jsonb(version + 1)) WHERE customer_phone = $1`, customer)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tag.RowsAffected())
+
+	held := e.say("2")
+	require.Contains(t, held, "holding", "decided again after the reload, not dropped")
+	require.Equal(t, before+2, e.state(customer).Version, "saved on top of the other activation's version")
+}
