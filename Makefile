@@ -58,6 +58,10 @@ run: build db $(SECRET_FILE) ## build and start the engine with the demo tenant 
 	echo "engine: ready on http://$$ENGINE_ADDR — try: curl -H 'Authorization: Bearer $$ADMIN_TOKEN' http://$$ENGINE_ADDR/admin/v1/tenants/acme-plumbing"; \
 	wait $$pid
 
+.PHONY: cluster
+cluster: build db $(SECRET_FILE) ## start etcd, three clustered engines and HAProxy in front on 127.0.0.1:8080, with the demo tenant (docs/CLUSTER.md)
+	@scripts/cluster.sh
+
 .PHONY: prom
 prom: ## make promtool and prometheus available for the tests (installs Debian's prometheus package, as root, when missing)
 	@scripts/prom.sh >/dev/null

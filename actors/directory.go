@@ -23,8 +23,11 @@ var ErrUnknownKind = errors.New("unknown actor kind")
 type Kind struct {
 	// Produce makes the actor of an identity.
 	Produce func(identity string) actor.Actor
-	// Options are the props options of every actor of the kind (middleware, guardian).
+	// Options are the props options of every actor of the kind (middleware, mailbox).
 	Options []actor.PropsOption
+	// Guardian supervises the kind's actors in a single process (they are spawned at the
+	// root); in a cluster the node's placement actor is their parent and supervises them.
+	Guardian actor.SupervisorStrategy
 	// Codec is the protobuf form of the kind's messages, which a cluster carries between
 	// nodes (nil: the kind runs only in a single process).
 	Codec Codec
@@ -114,7 +117,11 @@ func (d *Directory) Get(kind, identity string) (*actor.PID, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownKind, kind)
 	}
-	pid := d.system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return spec.Produce(identity) }, spec.Options...), kind+"/")
+	opts := spec.Options
+	if spec.Guardian != nil {
+		opts = append([]actor.PropsOption{actor.WithGuardian(spec.Guardian)}, opts...)
+	}
+	pid := d.system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return spec.Produce(identity) }, opts...), kind+"/")
 	d.pids[k] = pid
 	return pid, nil
 }

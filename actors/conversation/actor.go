@@ -150,8 +150,9 @@ func Props(deps *Deps) actors.Kind {
 			endpoint, phone, _ := strings.Cut(identity, "/")
 			return &Actor{deps: deps, identity: identity, endpoint: endpoint, phone: phone}
 		},
-		Options: []actor.PropsOption{actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics)},
-		Codec:   wireCodec,
+		Options:  []actor.PropsOption{actors.Instrument(Kind, deps.Metrics)},
+		Guardian: guardian,
+		Codec:    wireCodec,
 	}
 }
 

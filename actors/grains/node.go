@@ -76,8 +76,8 @@ func (c *Config) defaults() {
 type Node struct {
 	cfg      Config
 	cluster  *cluster.Cluster
-	provider *etcd.Provider
-	etcd     *clientv3.Client
+	provider cluster.ClusterProvider
+	closer   func() // after the cluster stops: the membership store's client
 	lookup   *lookup
 
 	leaveOnce sync.Once
@@ -103,6 +103,12 @@ func Start(ctx context.Context, cfg Config, system *actor.ActorSystem, dir *acto
 	if err != nil || port <= 0 || port > 65535 {
 		return nil, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %q: the port must be 1 to 65535", cfg.AdvertiseAddr)
 	}
+	// Proto.Actor's remote panics when it cannot listen: find out first, and say so.
+	ln, err := net.Listen("tcp", cfg.AdvertiseAddr)
+	if err != nil {
+		return nil, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %s: %w", cfg.AdvertiseAddr, err)
+	}
+	ln.Close()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.JoinTimeout, Logger: zap.NewNop()})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
@@ -121,7 +127,12 @@ func Start(ctx context.Context, cfg Config, system *actor.ActorSystem, dir *acto
 		cli.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, provider: provider, etcd: cli}
+	return join(cfg, system, dir, provider, host, port, func() { cli.Close() })
+}
+
+// join starts the node as a member through provider, listening on host:port.
+func join(cfg Config, system *actor.ActorSystem, dir *actors.Directory, provider cluster.ClusterProvider, host string, port int, closer func()) (*Node, error) {
+	n := &Node{cfg: cfg, provider: provider, closer: closer}
 	n.lookup = &lookup{activate: cfg.RequestTimeout}
 	n.lookup.supervise = &restarts{lookup: n.lookup, counter: cfg.Restarts, log: cfg.Log,
 		decide: actor.NewOneForOneStrategy(10, 10*time.Second, func(any) actor.Directive { return actor.RestartDirective })}
@@ -179,7 +190,7 @@ func (n *Node) Leave(stopGrains func()) {
 		}
 		stopGrains()
 		n.cluster.Shutdown(true)
-		n.etcd.Close()
+		n.closer()
 		n.cfg.Log.Info("cluster: left")
 	})
 }

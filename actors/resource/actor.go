@@ -70,8 +70,9 @@ func Props(deps *Deps) actors.Kind {
 			tenantID, resourceID, _ := strings.Cut(identity, "/")
 			return &Actor{deps: deps, identity: identity, tenantID: tenantID, resourceID: resourceID}
 		},
-		Options: []actor.PropsOption{actor.WithGuardian(guardian), actors.Instrument(Kind, deps.Metrics)},
-		Codec:   wireCodec,
+		Options:  []actor.PropsOption{actors.Instrument(Kind, deps.Metrics)},
+		Guardian: guardian,
+		Codec:    wireCodec,
 	}
 }
 

@@ -329,7 +329,9 @@ func assemble(cfg Config, pool *pgxpool.Pool, box *secrets.Box, log *slog.Logger
 			}
 			writer.Close()
 			outbox.Close()
-			system.Shutdown()
+			if !system.IsStopped() { // leaving a cluster stops it
+				system.Shutdown()
+			}
 			// Last: everything above may still record. The pool closes after this returns.
 			if err := events.Close(); err != nil {
 				log.Warn("analytics: the last events could not be written", "err", err)
