@@ -1,8 +1,11 @@
 package persistence
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,58 +45,86 @@ func (s *Sync) SetConnectionState(ctx context.Context, tenantID, connID string, 
 	return err
 }
 
-// DueJobs returns the due heads of the connection's appointment queues, oldest first. A
-// later job of an appointment never runs before an earlier one that is waiting to retry.
-func (s *Sync) DueJobs(ctx context.Context, tenantID, connID string, now time.Time, limit int) ([]vsync.Job, error) {
+// ClaimJobs claims the due heads of the connection's appointment queues, oldest first,
+// until `until`. A later job of an appointment never runs before an earlier one that is
+// waiting to retry or is claimed. Two engines claiming at once never get the same job:
+// the UPDATE re-checks each row under its lock, and a job becomes a head only once every
+// earlier job of its appointment is done or failed, which never changes back.
+func (s *Sync) ClaimJobs(ctx context.Context, tenantID, connID string, now, until time.Time, limit int) ([]vsync.Job, error) {
+	until = until.Truncate(time.Microsecond) // Postgres's precision: the claim must compare equal
 	rows, err := s.pool.Query(ctx, `
-		SELECT seq, tenant_id, connection_id, provider, appointment_id, action, attempts FROM (
-			SELECT DISTINCT ON (appointment_id) * FROM fulfillment.sync_jobs
-			WHERE tenant_id = $1 AND connection_id = $2 AND state = 'pending'
-			ORDER BY appointment_id, seq) head
-		WHERE run_after <= $3 ORDER BY seq LIMIT $4`, tenantID, connID, now, limit)
+		WITH due AS (
+			SELECT seq FROM (
+				SELECT DISTINCT ON (appointment_id) seq, state, run_after, claimed_until FROM fulfillment.sync_jobs
+				WHERE tenant_id = $1 AND connection_id = $2 AND state IN ('pending', 'running')
+				ORDER BY appointment_id, seq) head
+			WHERE (state = 'pending' AND run_after <= $3) OR (state = 'running' AND claimed_until <= $3)
+			ORDER BY seq LIMIT $5)
+		UPDATE fulfillment.sync_jobs j SET state = 'running', claimed_until = $4, updated_at = $3
+		FROM due WHERE j.seq = due.seq
+			AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.claimed_until <= $3))
+		RETURNING j.seq, j.tenant_id, j.connection_id, j.provider, j.appointment_id, j.action, j.attempts, j.claimed_until`,
+		tenantID, connID, now, until, limit)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[vsync.Job])
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[vsync.Job])
+	slices.SortFunc(jobs, func(a, b vsync.Job) int { return cmp.Compare(a.Seq, b.Seq) })
+	return jobs, err
 }
 
-// NextDue is when the connection's earliest pending job may run.
+// NextDue is when the connection's earliest job may be claimed: a pending head's next
+// attempt, or when a claimed one's claim runs out (a job behind its appointment's head
+// waits for the head, however due it is).
 func (s *Sync) NextDue(ctx context.Context, tenantID, connID string) (time.Time, bool, error) {
 	var at *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT min(run_after) FROM fulfillment.sync_jobs
-		WHERE tenant_id = $1 AND connection_id = $2 AND state = 'pending'`, tenantID, connID).Scan(&at)
+	err := s.pool.QueryRow(ctx, `SELECT min(CASE WHEN state = 'pending' THEN run_after ELSE claimed_until END) FROM (
+			SELECT DISTINCT ON (appointment_id) state, run_after, claimed_until FROM fulfillment.sync_jobs
+			WHERE tenant_id = $1 AND connection_id = $2 AND state IN ('pending', 'running')
+			ORDER BY appointment_id, seq) head`, tenantID, connID).Scan(&at)
 	if err != nil || at == nil {
 		return time.Time{}, false, err
 	}
 	return *at, true, nil
 }
 
-// JobDone marks a job done.
-func (s *Sync) JobDone(ctx context.Context, seq int64, at time.Time) error {
-	return s.finish(ctx, seq, "done", "", at, at, false)
+// JobDone marks a claimed job done.
+func (s *Sync) JobDone(ctx context.Context, j vsync.Job, at time.Time) error {
+	return s.finish(ctx, j, "done", "", at, at, false)
 }
 
-// JobRetry counts a failed attempt and schedules the next one.
-func (s *Sync) JobRetry(ctx context.Context, seq int64, reason string, runAfter, at time.Time) error {
-	return s.finish(ctx, seq, "pending", reason, runAfter, at, true)
+// JobRetry counts a failed attempt and makes the job pending until its next one.
+func (s *Sync) JobRetry(ctx context.Context, j vsync.Job, reason string, runAfter, at time.Time) error {
+	return s.finish(ctx, j, "pending", reason, runAfter, at, true)
 }
 
-// JobFailed gives a job up, keeping why.
-func (s *Sync) JobFailed(ctx context.Context, seq int64, reason string, at time.Time) error {
-	return s.finish(ctx, seq, "failed", reason, at, at, true)
+// JobFailed gives a claimed job up, keeping why.
+func (s *Sync) JobFailed(ctx context.Context, j vsync.Job, reason string, at time.Time) error {
+	return s.finish(ctx, j, "failed", reason, at, at, true)
 }
 
-func (s *Sync) finish(ctx context.Context, seq int64, state, reason string, runAfter, at time.Time, failed bool) error {
-	_, err := s.pool.Exec(ctx, `UPDATE fulfillment.sync_jobs SET state = $2, last_error = COALESCE(NULLIF($3, ''), last_error),
-			run_after = $4, updated_at = $5, attempts = attempts + CASE WHEN $6 THEN 1 ELSE 0 END
-		WHERE seq = $1 AND state = 'pending'`, seq, state, reason, runAfter, at, failed)
+func (s *Sync) finish(ctx context.Context, j vsync.Job, state, reason string, runAfter, at time.Time, failed bool) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE fulfillment.sync_jobs SET state = $3, last_error = COALESCE(NULLIF($4, ''), last_error),
+			run_after = $5, updated_at = $6, attempts = attempts + CASE WHEN $7 THEN 1 ELSE 0 END, claimed_until = NULL
+		WHERE seq = $1 AND state = 'running' AND claimed_until = $2`, j.Seq, j.ClaimedUntil, state, reason, runAfter, at, failed)
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("job %d: %w", j.Seq, vsync.ErrClaimLost)
+	}
 	return err
 }
 
-// Backlog counts pending jobs per provider, with the oldest one's creation time.
+// ReleaseClaims makes every claimed job pending again (at the start of a lone engine).
+func (s *Sync) ReleaseClaims(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE fulfillment.sync_jobs SET state = 'pending', claimed_until = NULL, updated_at = now()
+		WHERE state = 'running'`)
+	return tag.RowsAffected(), err
+}
+
+// Backlog counts unfinished (pending or claimed) jobs per provider, with the oldest one's
+// creation time.
 func (s *Sync) Backlog(ctx context.Context) (map[string]vsync.Backlog, error) {
 	rows, err := s.pool.Query(ctx, `SELECT provider, count(*), min(created_at) FROM fulfillment.sync_jobs
-		WHERE state = 'pending' GROUP BY provider`)
+		WHERE state IN ('pending', 'running') GROUP BY provider`)
 	if err != nil {
 		return nil, err
 	}
@@ -202,9 +233,9 @@ type ConnectionView struct {
 func (s *Sync) ConnectionViews(ctx context.Context, tenantID string) ([]ConnectionView, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.id, c.provider, c.state, COALESCE(c.state_reason, ''),
-			(SELECT count(*) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'pending'),
+			(SELECT count(*) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state IN ('pending', 'running')),
 			(SELECT count(*) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'failed'),
-			(SELECT min(created_at) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state = 'pending'),
+			(SELECT min(created_at) FROM fulfillment.sync_jobs j WHERE j.tenant_id = c.tenant_id AND j.connection_id = c.id AND j.state IN ('pending', 'running')),
 			COALESCE((SELECT jsonb_agg(jsonb_build_object('resource_id', r.id, 'calendar_id', r.calendar_id,
 					'last_read_at', cr.last_ok_at, 'last_error', COALESCE(cr.last_error, ''), 'last_error_at', cr.last_error_at) ORDER BY r.id)
 				FROM fulfillment.resources r LEFT JOIN fulfillment.calendar_reads cr ON cr.tenant_id = r.tenant_id AND cr.resource_id = r.id

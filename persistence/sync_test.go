@@ -2,6 +2,7 @@ package persistence_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,12 +14,13 @@ import (
 	"ringback/persistence/pgtest"
 )
 
-func TestDueJobsRunInOrderPerAppointment(t *testing.T) {
+func TestClaimedJobsRunInOrderPerAppointment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	store := persistence.NewSync(pool)
 	now := time.Date(2030, 1, 7, 12, 0, 0, 0, time.UTC)
+	lease := now.Add(time.Minute)
 	a, b := uuid.New(), uuid.New()
 	job := func(appt uuid.UUID, action string, runAfter time.Time) int64 {
 		var seq int64
@@ -31,34 +33,112 @@ func TestDueJobsRunInOrderPerAppointment(t *testing.T) {
 	bCreate := job(b, "create", now)
 	job(uuid.New(), "create", now.Add(time.Hour))
 
-	due, err := store.DueJobs(ctx, "acme", "g", now, 10)
+	next, ok, err := store.NextDue(ctx, "acme", "g")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, next.Equal(now), "b's create is due now")
+
+	due, err := store.ClaimJobs(ctx, "acme", "g", now, lease, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1, "a's update must wait for a's create")
 	require.Equal(t, bCreate, due[0].Seq)
 	require.Equal(t, vsync.Create, due[0].Action)
+	claimedB := due[0]
 
-	next, ok, err := store.NextDue(ctx, "acme", "g")
+	next, ok, err = store.NextDue(ctx, "acme", "g")
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.True(t, next.Equal(now), "the earliest pending job is due now")
+	require.True(t, next.Equal(now.Add(time.Minute)), "a's update, due, waits behind a's create: %v", next)
 
-	require.NoError(t, store.JobRetry(ctx, aCreate, "google 503", now, now))
-	require.NoError(t, store.JobDone(ctx, bCreate, now))
-	due, err = store.DueJobs(ctx, "acme", "g", now, 10)
+	again, err := store.ClaimJobs(ctx, "acme", "g", now, lease, 10)
 	require.NoError(t, err)
-	require.Len(t, due, 1)
-	require.Equal(t, aCreate, due[0].Seq, "a's create is due again, still ahead of its update")
+	require.Empty(t, again, "a claimed job is nobody else's while its claim lasts")
+
+	// a's create comes due; the claim on b's create runs out (its engine died) and
+	// another worker takes it over: the first claimant can no longer record anything.
+	later := now.Add(time.Minute)
+	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{aCreate, bCreate}, seqs(due))
+	require.ErrorIs(t, store.JobDone(ctx, claimedB, later), vsync.ErrClaimLost)
+	require.NoError(t, store.JobRetry(ctx, due[0], "google 503", later, later))
+	require.NoError(t, store.JobDone(ctx, due[1], later))
+	require.ErrorIs(t, store.JobDone(ctx, due[1], later), vsync.ErrClaimLost, "an outcome is recorded once")
+
+	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{aCreate}, seqs(due), "a's create is due again, still ahead of its update")
 	require.Equal(t, 1, due[0].Attempts)
 
-	require.NoError(t, store.JobFailed(ctx, aCreate, "400 bad request", now))
-	due, err = store.DueJobs(ctx, "acme", "g", now, 10)
+	require.NoError(t, store.JobFailed(ctx, due[0], "400 bad request", later))
+	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
 	require.NoError(t, err)
-	require.Equal(t, []int64{aUpdate}, []int64{due[0].Seq}, "a failed job no longer blocks the queue")
+	require.Equal(t, []int64{aUpdate}, seqs(due), "a failed job no longer blocks the queue")
 
 	backlog, err := store.Backlog(ctx)
 	require.NoError(t, err)
 	require.Len(t, backlog, 1)
-	require.Equal(t, 2, backlog["google"].Pending)
+	require.Equal(t, 2, backlog["google"].Pending, "a's claimed update and the job due in an hour")
+
+	n, err := store.ReleaseClaims(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{aUpdate}, seqs(due), "a released claim is claimable at once")
+}
+
+// Engines claiming one connection's jobs at the same moment never share a job.
+func TestConcurrentClaimsNeverShareAJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	store := persistence.NewSync(pool)
+	now := time.Date(2030, 1, 7, 12, 0, 0, 0, time.UTC)
+	const jobs = 200
+	_, err := pool.Exec(ctx, `INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action, run_after)
+		SELECT 'acme', 'g', 'google', gen_random_uuid(), 'create', $1 FROM generate_series(1, $2)`, now, jobs)
+	require.NoError(t, err)
+
+	const claimers = 8
+	got := make([][]vsync.Job, claimers)
+	var wg sync.WaitGroup
+	for i := range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				js, err := store.ClaimJobs(ctx, "acme", "g", now, now.Add(time.Minute), 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(js) == 0 {
+					return
+				}
+				got[i] = append(got[i], js...)
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]int{}
+	for i, js := range got {
+		for _, j := range js {
+			if prev, ok := seen[j.Seq]; ok {
+				t.Fatalf("job %d claimed by claimer %d and %d", j.Seq, prev, i)
+			}
+			seen[j.Seq] = i
+		}
+	}
+	require.Len(t, seen, jobs, "every job is claimed once")
+}
+
+func seqs(js []vsync.Job) []int64 {
+	out := make([]int64, len(js))
+	for i, j := range js {
+		out[i] = j.Seq
+	}
+	return out
 }
 
 func TestRotatedRefreshTokensSurviveReapplyUntilNewCredentialsArrive(t *testing.T) {

@@ -221,21 +221,18 @@ func (c *child) fill(ctx actor.Context) {
 	now := c.deps.Clock.Now()
 	qctx, cancel := context.WithTimeout(context.Background(), c.deps.CallTimeout)
 	defer cancel()
-	started := 0
 	free := c.deps.MaxInFlight - c.flight.count()
 	if free > 0 {
-		jobs, err := c.deps.Store.DueJobs(qctx, c.conn.TenantID, c.conn.ID, now, 4*c.deps.MaxInFlight)
+		jobs, err := c.deps.Store.ClaimJobs(qctx, c.conn.TenantID, c.conn.ID, now, now.Add(c.deps.JobLease), free)
 		if err != nil {
-			c.deps.Log.Warn("sync: reading jobs failed", "connection", c.conn.key(), "err", err)
+			c.deps.Log.Warn("sync: claiming jobs failed", "connection", c.conn.key(), "err", err)
 			c.armWake(ctx, now.Add(c.deps.Backoff.Initial))
 			return
 		}
 		for _, j := range jobs {
-			if started == free {
-				break
-			}
+			// A claimed job of an appointment still at the vendor here (its claim ran
+			// out mid-call) waits for its claim to run out again.
 			if c.flight.tryAdd(j.AppointmentID) {
-				started++
 				c.run(ctx, j)
 			}
 		}
@@ -439,10 +436,10 @@ func (d *Deps) record(j Job, err error) (outcome string, at time.Time, recorded 
 	var werr error
 	switch {
 	case err == nil:
-		werr = d.Store.JobDone(ctx, j.Seq, now)
+		werr = d.Store.JobDone(ctx, j, now)
 	case IsPermanent(err) || j.Attempts+1 >= d.MaxAttempts:
 		outcome = "failed"
-		werr = d.Store.JobFailed(ctx, j.Seq, err.Error(), now)
+		werr = d.Store.JobFailed(ctx, j, err.Error(), now)
 	default:
 		outcome = "retry"
 		delay := d.Backoff.Delay(j.Attempts + 1)
@@ -452,7 +449,7 @@ func (d *Deps) record(j Job, err error) (outcome string, at time.Time, recorded 
 		if errors.Is(err, ErrReconnect) {
 			delay = 0 // waits for the connection to be reconnected instead
 		}
-		werr = d.Store.JobRetry(ctx, j.Seq, err.Error(), now.Add(delay), now)
+		werr = d.Store.JobRetry(ctx, j, err.Error(), now.Add(delay), now)
 	}
 	if werr != nil {
 		d.Log.Warn("sync: recording a job's outcome failed; it will run again", "seq", j.Seq, "err", werr)

@@ -36,6 +36,9 @@ type Job struct {
 	AppointmentID uuid.UUID
 	Action        Action
 	Attempts      int // failed attempts so far
+	// ClaimedUntil is when this worker's claim on the job runs out (then another may run
+	// it); only the claim that is current can record the job's outcome.
+	ClaimedUntil time.Time
 }
 
 // Appointment is what a vendor is told about an appointment, as it stands now (a job

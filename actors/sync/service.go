@@ -41,6 +41,10 @@ type Deps struct {
 	MaxInFlight int           // jobs in flight per connection; default 4
 	MaxAttempts int           // failed attempts before a job is given up; default 50
 	CallTimeout time.Duration // bound of one vendor call or store query; default 30 s
+	// JobLease is how long a worker's claim on a job lasts: past it (its engine died
+	// mid-call) another worker may run the job. Default twice CallTimeout, the longest a
+	// job's vendor call and the recording of its outcome take.
+	JobLease time.Duration
 	Backoff     Backoff       // between a job's attempts and a child's restarts
 	// A child restarted more than GiveUpAfter times within RestartWindow is parked.
 	GiveUpAfter   int           // default 5
@@ -60,6 +64,9 @@ func (d *Deps) defaults() {
 	}
 	if d.CallTimeout <= 0 {
 		d.CallTimeout = 30 * time.Second
+	}
+	if d.JobLease <= 0 {
+		d.JobLease = 2 * d.CallTimeout
 	}
 	if d.Backoff == (Backoff{}) {
 		d.Backoff = DefaultBackoff

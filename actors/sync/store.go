@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,19 +36,30 @@ type Backlog struct {
 	Oldest  time.Time
 }
 
+// ErrClaimLost says a job's claim ran out before its outcome was recorded: another worker
+// has claimed it (it runs again there; vendor calls are idempotent).
+var ErrClaimLost = errors.New("sync: the job's claim ran out; another worker has it")
+
 // Store is what the sync actors need of Postgres.
 type Store interface {
 	Connections(ctx context.Context, provider string) ([]Connection, error)
 	SetConnectionState(ctx context.Context, tenantID, connID string, state ConnState, reason string) error
 
-	// DueJobs returns, oldest first, the jobs at the head of their appointment's queue
-	// on the connection whose time has come.
-	DueJobs(ctx context.Context, tenantID, connID string, now time.Time, limit int) ([]Job, error)
-	// NextDue is when the connection's earliest pending job may run; ok is false when none.
+	// ClaimJobs claims until `until`, oldest first, up to limit jobs at the head of their
+	// appointment's queue on the connection whose time has come: pending ones due by now,
+	// and claimed ones whose claim ran out (their worker died). Two workers never hold
+	// the same job; a job is the head of its queue only once every earlier one is over.
+	ClaimJobs(ctx context.Context, tenantID, connID string, now, until time.Time, limit int) ([]Job, error)
+	// NextDue is when the connection's earliest job may be claimed; ok is false when none.
 	NextDue(ctx context.Context, tenantID, connID string) (at time.Time, ok bool, err error)
-	JobDone(ctx context.Context, seq int64, at time.Time) error
-	JobRetry(ctx context.Context, seq int64, reason string, runAfter, at time.Time) error
-	JobFailed(ctx context.Context, seq int64, reason string, at time.Time) error
+	// JobDone, JobRetry and JobFailed record a claimed job's outcome; ErrClaimLost when
+	// the claim ran out and the job is another worker's now.
+	JobDone(ctx context.Context, j Job, at time.Time) error
+	JobRetry(ctx context.Context, j Job, reason string, runAfter, at time.Time) error
+	JobFailed(ctx context.Context, j Job, reason string, at time.Time) error
+	// ReleaseClaims makes every claimed job pending again: at the start of the only
+	// engine, whatever is claimed was claimed by a process that is gone.
+	ReleaseClaims(ctx context.Context) (int64, error)
 	Backlog(ctx context.Context) (map[string]Backlog, error)
 
 	FindAppointment(ctx context.Context, tenantID string, id uuid.UUID) (resource.Appointment, error)

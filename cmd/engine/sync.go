@@ -56,6 +56,19 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 	if wrap == nil {
 		wrap = func(_ vsync.Connection, p vsync.Provider) vsync.Provider { return p }
 	}
+	if !cfg.Cluster.Enabled() {
+		// The only engine: a job claimed now was claimed by a process that is gone, and
+		// runs again at once instead of when its claim runs out.
+		ctx, cancel := context.WithTimeout(context.Background(), vendorHTTPTimeout)
+		n, err := store.ReleaseClaims(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("release sync job claims: %w", err)
+		}
+		if n > 0 {
+			log.Info("sync: jobs a previous process had claimed run again", "count", n)
+		}
+	}
 	return vsync.Start(system, dir, vsync.Deps{
 		OnRestart: cfg.onSyncRestart,
 		Store:     store,

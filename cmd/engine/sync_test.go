@@ -397,9 +397,13 @@ func TestRotatedJobberTokenIsStoredAndPendingJobsSurviveACrash(t *testing.T) {
 	ids := []uuid.UUID{w.book(at("08:00"), "+15125550111"), w.book(at("13:00"), "+15125550112")}
 	w.settle()
 
-	// The process dies with every job pending; the vendors recover; a new process
-	// finishes the work exactly once per appointment and provider.
+	// The process dies with every job pending but one, which was at the vendor (its
+	// claim outlives the process); the vendors recover; a new process finishes the work
+	// at once, exactly once per appointment and provider.
 	w.eng.stop()
+	_, err := w.pool.Exec(context.Background(), `UPDATE fulfillment.sync_jobs SET state = 'running', claimed_until = $1
+		WHERE seq = (SELECT min(seq) FROM fulfillment.sync_jobs)`, w.clock.Now().Add(24*time.Hour))
+	require.NoError(t, err)
 	w.google.Heal()
 	w.jobber.Heal()
 	e2 := w.start(w.pool, clock.NewFake(w.clock.Now().Add(vsync.DefaultBackoff.Max)))
