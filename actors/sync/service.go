@@ -45,7 +45,7 @@ type Deps struct {
 	// mid-call) another worker may run the job. Default twice CallTimeout, the longest a
 	// job's vendor call and the recording of its outcome take.
 	JobLease time.Duration
-	Backoff     Backoff       // between a job's attempts and a child's restarts
+	Backoff  Backoff // between a job's attempts and a child's restarts
 	// A child restarted more than GiveUpAfter times within RestartWindow is parked.
 	GiveUpAfter   int           // default 5
 	RestartWindow time.Duration // default 10 min
