@@ -66,9 +66,18 @@ cluster: build db $(SECRET_FILE) ## start etcd, three clustered engines and HAPr
 prom: ## make promtool and prometheus available for the tests (installs Debian's prometheus package, as root, when missing)
 	@scripts/prom.sh >/dev/null
 
+.PHONY: etcd
+etcd: ## start the project-local etcd (cluster membership; installs Debian's etcd-server when missing)
+	@scripts/etcd.sh start
+
+.PHONY: etcd/stop
+etcd/stop: ## stop the project-local etcd
+	@scripts/etcd.sh stop
+
 .PHONY: test
-test: db prom ## run the whole suite with the race detector against a real Postgres, a real Prometheus and a real Chromium
-	CHROMIUM="$$(scripts/chromium.sh)" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" $(GO) test -race -count=1 ./...
+test: db prom etcd ## run the whole suite with the race detector against a real Postgres, etcd, Prometheus and Chromium
+	CHROMIUM="$$(scripts/chromium.sh)" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$${DATABASE_URL:-$(PGURL)}}" \
+		TEST_ETCD_ENDPOINTS="$${TEST_ETCD_ENDPOINTS:-$$(scripts/etcd.sh url)}" $(GO) test -race -count=1 ./...
 
 .PHONY: screenshots
 screenshots: db ## the console's browser test, writing its screenshots to docs/console/

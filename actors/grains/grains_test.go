@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -101,4 +105,68 @@ func TestADirectoryReachesItsActorsAsGrains(t *testing.T) {
 	live := dir.Live("echo")
 	require.Len(t, live, 2)
 	require.Contains(t, live, "a")
+}
+
+// A member whose membership record is deleted while it has not left (its lease ran out:
+// the process was paused, or cut off from etcd) hears that it was expelled; a member
+// that leaves does not.
+func TestANodeHearsItWasExpelledButNotThatItLeft(t *testing.T) {
+	endpoints := os.Getenv("TEST_ETCD_ENDPOINTS")
+	if endpoints == "" {
+		t.Fatal("TEST_ETCD_ENDPOINTS is not set: run `make test`, which starts a project-local etcd (scripts/etcd.sh)")
+	}
+	// An etcd client of the test's own, made after the member started and closed before
+	// the next starts: Proto.Actor's remote sets gRPC's global logger as it starts.
+	etcdClient := func() *clientv3.Client {
+		cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(endpoints, ","), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		require.NoError(t, err)
+		return cli
+	}
+
+	start := func(name string) (*Node, *actors.Directory, chan struct{}) {
+		system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+		dir := actors.NewDirectory(system)
+		dir.Register("echo", actors.Kind{Produce: func(identity string) actor.Actor { return &echo{identity: identity} }, Codec: echoCodec{}})
+		expelled := make(chan struct{})
+		node, err := Start(context.Background(), Config{Name: name, Provider: "etcd", EtcdEndpoints: strings.Split(endpoints, ","),
+			AdvertiseAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), TTL: 2 * time.Second, Log: slog.New(slog.DiscardHandler),
+			Expelled: func() { close(expelled) }}, system, dir)
+		require.NoError(t, err)
+		return node, dir, expelled
+	}
+	key := func(name string, n *Node) string {
+		return "/ringback/" + name + "/" + n.cluster.ActorSystem.ID
+	}
+
+	name := fmt.Sprintf("expel-%d", time.Now().UnixNano())
+	node, dir, expelled := start(name)
+	cli := etcdClient()
+	got, err := cli.Get(context.Background(), key(name, node))
+	require.NoError(t, err)
+	require.Len(t, got.Kvs, 1, "the member is registered under its key")
+	// What etcd does when the lease runs out: the lease goes, and the key with it.
+	_, err = cli.Revoke(context.Background(), clientv3.LeaseID(got.Kvs[0].Lease))
+	require.NoError(t, err)
+	select {
+	case <-expelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the node did not hear that its membership ran out")
+	}
+	node.Leave(func() { dir.StopAll(5 * time.Second) })
+	cli.Close()
+
+	name = fmt.Sprintf("leave-%d", time.Now().UnixNano())
+	node, dir, expelled = start(name)
+	node.Leave(func() { dir.StopAll(5 * time.Second) })
+	<-node.members.done
+	cli = etcdClient()
+	defer cli.Close()
+	select {
+	case <-expelled:
+		t.Fatal("leaving is not being expelled")
+	default:
+	}
+	got, err = cli.Get(context.Background(), key(name, node))
+	require.NoError(t, err)
+	require.Empty(t, got.Kvs, "a member that leaves deletes its record")
 }

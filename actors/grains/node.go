@@ -19,11 +19,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/prometheus/client_golang/prometheus"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"ringback/actors"
@@ -52,6 +49,12 @@ type Config struct {
 	Log         *slog.Logger
 	// Restarts counts grains restarted after a panic (ringback_actor_restarts_total).
 	Restarts *prometheus.CounterVec
+	// Expelled is called (once) when the membership store drops this node while it
+	// has not left: its lease ran out (the process was paused, or cut off from etcd,
+	// for longer than TTL) and the others have taken over its identities. The node
+	// must stop serving: Proto.Actor would re-register it under the same id, which the
+	// others refuse, leaving two owners of its identities for as long as it runs.
+	Expelled func()
 }
 
 func (c *Config) defaults() {
@@ -80,6 +83,7 @@ type Node struct {
 	closer   func() // after the cluster stops: the membership store's client
 	lookup   *lookup
 
+	members   *etcdMembers // nil with another provider (tests)
 	leaveOnce sync.Once
 }
 
@@ -109,25 +113,17 @@ func Start(ctx context.Context, cfg Config, system *actor.ActorSystem, dir *acto
 		return nil, fmt.Errorf("CLUSTER_ADVERTISE_ADDR %s: %w", cfg.AdvertiseAddr, err)
 	}
 	ln.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: cfg.JoinTimeout, Logger: zap.NewNop()})
+	// The etcd client starts when the member does, after Proto.Actor's remote: starting
+	// the remote sets gRPC's global logger, which the client's gRPC goroutines read.
+	provider := &etcdMembers{endpoints: cfg.EtcdEndpoints, prefix: "/ringback/" + cfg.Name + "/", ttl: cfg.TTL,
+		joinTimeout: cfg.JoinTimeout, log: cfg.Log, expelled: cfg.Expelled}
+	n, err := join(cfg, system, dir, provider, host, port, provider.close)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: %w", err)
-	}
-	// StartMember waits for etcd without a deadline: check it answers first.
-	pctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
-	_, err = cli.Get(pctx, "/ringback-ping")
-	cancel()
-	if err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("etcd at %v does not answer: %w", cfg.EtcdEndpoints, err)
-	}
-	provider, err := etcd.NewWithConfig("/ringback", clientv3.Config{}, etcd.WithEtcdClient(cli),
-		etcd.WithKeepAliveTTL(cfg.TTL), etcd.WithRetryInterval(time.Second))
-	if err != nil {
-		cli.Close()
+		provider.close()
 		return nil, err
 	}
-	return join(cfg, system, dir, provider, host, port, func() { cli.Close() })
+	n.members = provider
+	return n, nil
 }
 
 // join starts the node as a member through provider, listening on host:port.
@@ -146,10 +142,24 @@ func join(cfg Config, system *actor.ActorSystem, dir *actors.Directory, provider
 	n.cluster = cluster.New(system, cluster.Configure(cfg.Name, provider, n.lookup,
 		remote.Configure(host, port),
 		cluster.WithKinds(kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout)))
-	n.cluster.StartMember()
+	if err := startMember(n.cluster); err != nil {
+		return nil, err
+	}
 	dir.UseGrains(n)
 	cfg.Log.Info("cluster: joined", "cluster", cfg.Name, "address", system.Address(), "members", n.Members())
 	return n, nil
+}
+
+// startMember starts the cluster member; Proto.Actor panics when its membership provider
+// fails to start, which is an error to report here.
+func startMember(c *cluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("joining the cluster: %v", r)
+		}
+	}()
+	c.StartMember()
+	return nil
 }
 
 // Request sends msg to the grain (kind, identity) and waits for its answer.

@@ -669,7 +669,12 @@ func (a *Actor) onReleaseHold(c actor.Context, m *ReleaseHold, sender *actor.PID
 		return
 	}
 	if !ok {
-		a.reply(c, sender, &ReleaseResponse{Err: a.endedHold(m.ID, true)})
+		adopted, err := a.unknownHold(c, m.ID, true)
+		if adopted {
+			a.onReleaseHold(c, m, sender)
+			return
+		}
+		a.reply(c, sender, &ReleaseResponse{Err: err})
 		return
 	}
 	if e.Status == Booked {
@@ -681,23 +686,29 @@ func (a *Actor) onReleaseHold(c actor.Context, m *ReleaseHold, sender *actor.PID
 	a.reply(c, sender, &ReleaseResponse{})
 }
 
-// endedHold explains a hold id the actor does not hold: nil when releasing an ended hold
-// (releasing is idempotent), ErrGone, ErrAlreadyBooked, or ErrNotFound.
-func (a *Actor) endedHold(id uuid.UUID, releasing bool) error {
+// unknownHold explains a hold id the actor does not hold: nil when releasing an ended
+// hold (releasing is idempotent), ErrGone, ErrAlreadyBooked, or ErrNotFound. A hold that
+// Postgres has as live was taken by another activation of this resource (in a cluster
+// two can live for a moment while the membership changes): Postgres decides, so this
+// activation adopts it (adopted) and the caller handles the command again.
+func (a *Actor) unknownHold(c actor.Context, id uuid.UUID, releasing bool) (adopted bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.deps.LoadTimeout)
 	defer cancel()
 	cl, err := a.deps.Store.FindClaim(ctx, a.tenantID, id)
 	switch {
 	case errors.Is(err, ErrNotFound) || err == nil && cl.ResourceID != a.resourceID:
-		return ErrNotFound
+		return false, ErrNotFound
 	case err != nil:
-		return err
+		return false, err
 	case cl.Status == Booked || cl.AppointmentID != uuid.Nil:
-		return ErrAlreadyBooked
+		return false, ErrAlreadyBooked
+	case cl.Status == Held && a.deps.Clock.Now().Before(cl.ExpiresAt):
+		a.add(c, cl)
+		return true, nil
 	case releasing:
-		return nil
+		return false, nil
 	default:
-		return ErrGone
+		return false, ErrGone
 	}
 }
 
@@ -743,7 +754,7 @@ func (a *Actor) onConfirmHold(c actor.Context, m *ConfirmHold, sender *actor.PID
 		return
 	}
 	if !ok {
-		a.confirmUnknown(c, m.ID, sender)
+		a.confirmUnknown(c, m, sender)
 		return
 	}
 	if e.Status == Booked {
@@ -766,14 +777,18 @@ func (a *Actor) onConfirmHold(c actor.Context, m *ConfirmHold, sender *actor.PID
 }
 
 // confirmUnknown answers a confirm for a hold not in memory: confirmed before (the same
-// appointment), ended (410) or someone else's (404).
-func (a *Actor) confirmUnknown(c actor.Context, id uuid.UUID, sender *actor.PID) {
-	err := a.endedHold(id, false)
-	if errors.Is(err, ErrAlreadyBooked) {
-		a.replyAppointment(c, sender, AppointmentID(id))
-		return
+// appointment), ended (410) or someone else's (404); one live in Postgres is adopted and
+// confirmed.
+func (a *Actor) confirmUnknown(c actor.Context, m *ConfirmHold, sender *actor.PID) {
+	adopted, err := a.unknownHold(c, m.ID, false)
+	switch {
+	case adopted:
+		a.onConfirmHold(c, m, sender)
+	case errors.Is(err, ErrAlreadyBooked):
+		a.replyAppointment(c, sender, AppointmentID(m.ID))
+	default:
+		a.reply(c, sender, &AppointmentResponse{Err: err})
 	}
-	a.reply(c, sender, &AppointmentResponse{Err: err})
 }
 
 // replyAppointment answers with the stored appointment (a replayed confirm or cancel).
@@ -811,7 +826,7 @@ func (a *Actor) onConfirmWritten(c actor.Context, w *Confirm, res WriteResult) {
 		answer = &AppointmentResponse{Appointment: *res.Appointment}
 	case Gone:
 		a.remove(e)
-		answer = &AppointmentResponse{Err: ErrGone}
+		answer = a.confirmedElsewhere(c, w)
 	default:
 		answer = &AppointmentResponse{Err: res.Err}
 	}
@@ -819,6 +834,21 @@ func (a *Actor) onConfirmWritten(c actor.Context, w *Confirm, res WriteResult) {
 		a.reply(c, to, answer)
 	}
 	a.settle(c, e)
+}
+
+// confirmedElsewhere answers a confirm Postgres refused because the hold is no longer
+// live: ended (410), or booked as this very appointment by another activation of the
+// resource (in a cluster, for a moment), which this one then tracks as booked too.
+func (a *Actor) confirmedElsewhere(c actor.Context, w *Confirm) *AppointmentResponse {
+	ctx, cancel := context.WithTimeout(context.Background(), a.deps.LoadTimeout)
+	defer cancel()
+	cl, err := a.deps.Store.FindClaim(ctx, a.tenantID, w.HoldID)
+	if err != nil || cl.Status != Booked || cl.AppointmentID != w.AppointmentID || cl.ResourceID != a.resourceID {
+		return &AppointmentResponse{Err: ErrGone}
+	}
+	a.add(c, cl)
+	appt, err := a.deps.Store.FindAppointment(ctx, a.tenantID, w.AppointmentID)
+	return &AppointmentResponse{Appointment: appt, Err: err}
 }
 
 func (a *Actor) onCancel(c actor.Context, m *CancelAppointment, sender *actor.PID) {

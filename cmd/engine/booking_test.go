@@ -238,6 +238,47 @@ func TestTwoActivationsOfOneResourceCannotDoubleBook(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(b.eng.metrics.ClaimConflictsInDB.WithLabelValues("hold")))
 }
 
+// TestAHoldTakenOnOneActivationIsConfirmedOnAnother: during a topology change the hold
+// is taken on one node's activation and its confirm (or release) reaches the other's,
+// which loaded the resource before the hold was written. Postgres has the hold live, so
+// the other activation adopts it: the confirm books it (once), the release frees it.
+func TestAHoldTakenOnOneActivationIsConfirmedOnAnother(t *testing.T) {
+	t.Parallel()
+	a := newTestEngine(t)
+	a.apply(plumber)
+	b := newTestEngineOn(t, a.pool, a.clock, testBox(t))
+	a.flushResource("acme/mike")
+	b.flushResource("acme/mike")
+
+	confirm := func(e *testEngine, id string) response {
+		return e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
+	}
+	r := a.hold("acme", "mike", at("09:00"), "+15125550199")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	held := r.json(t)["id"].(string)
+	r = confirm(b, held)
+	require.Equal(t, http.StatusCreated, r.status, "the other activation confirms the hold Postgres has: %s", r.body)
+	appt := r.json(t)["appointment"].(map[string]any)["id"].(string)
+	r = confirm(a, held)
+	require.Equal(t, http.StatusCreated, r.status, "a repeat on the first activation is the same appointment: %s", r.body)
+	require.Equal(t, appt, r.json(t)["appointment"].(map[string]any)["id"])
+	require.Equal(t, 1, a.count(`SELECT count(*) FROM fulfillment.appointments`))
+	r = a.hold("acme", "mike", at("09:30"), "+15125550196")
+	require.Equal(t, http.StatusConflict, r.status, "the first activation now knows the slot is booked: %s", r.body)
+	require.Zero(t, testutil.ToFloat64(a.eng.metrics.ClaimConflictsInDB.WithLabelValues("hold")), "refused from memory, not by Postgres")
+
+	r = a.hold("acme", "mike", at("13:00"), "+15125550198")
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	released := r.json(t)["id"].(string)
+	r = b.do(http.MethodDelete, "/api/v1/tenants/acme/reservations/"+released, bookingKey, nil)
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+	var status string
+	require.NoError(t, a.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.claims WHERE id = $1`, released).Scan(&status))
+	require.Equal(t, "released", status, "the release reached Postgres")
+	r = b.hold("acme", "mike", at("13:00"), "+15125550197")
+	require.Equal(t, http.StatusCreated, r.status, "the released slot is free on the activation that released it: %s", r.body)
+}
+
 func (e *testEngine) flushResource(identity string) {
 	e.t.Helper()
 	_, err := e.eng.directory.Request(context.Background(), resource.Kind, identity, &resource.FlushRequest{}, 5*time.Second)

@@ -96,10 +96,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer eng.stop()
+	expelled := make(chan struct{})
 	if cfg.Cluster.Enabled() {
+		var once sync.Once
 		node, err := grains.Start(ctx, grains.Config{Name: cfg.Cluster.Name, Provider: cfg.Cluster.Provider,
 			EtcdEndpoints: cfg.Cluster.EtcdEndpoints, AdvertiseAddr: cfg.Cluster.AdvertiseAddr, TTL: cfg.Cluster.TTL,
-			RequestTimeout: cfg.Cluster.RequestTimeout, Log: log, Restarts: eng.metrics.ActorRestarts}, eng.system, eng.directory)
+			RequestTimeout: cfg.Cluster.RequestTimeout, Log: log, Restarts: eng.metrics.ActorRestarts,
+			Expelled: func() { once.Do(func() { close(expelled) }) }}, eng.system, eng.directory)
 		if err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
@@ -132,10 +135,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("engine serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox(), "admin_api", cfg.AdminToken != "")
 
+	var exit error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
+	case <-expelled:
+		// Its actors live elsewhere now: stop at once (no drain delay) and exit non-zero
+		// so the process supervisor starts a fresh member.
+		exit = errors.New("cluster: expelled from the membership (paused or cut off from etcd for longer than CLUSTER_TTL)")
 	}
 	log.Info("shutting down")
 	// Graceful leave: /readyz says 503 first and the node keeps serving while the load
@@ -143,7 +151,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// in flight; then eng.stop leaves the cluster (others take over its identities) and
 	// stops its actors.
 	eng.draining.Store(true)
-	if cfg.Cluster.Enabled() && cfg.Cluster.DrainDelay > 0 {
+	if cfg.Cluster.Enabled() && cfg.Cluster.DrainDelay > 0 && exit == nil {
 		time.Sleep(cfg.Cluster.DrainDelay)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -153,7 +161,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	eng.stop()
 	log.Info("stopped")
-	return nil
+	return exit
 }
 
 // engine is the assembled engine minus its listener: what serve runs and tests drive.
