@@ -21,7 +21,7 @@ import (
 // engineEnv is the suite's environment without any variable the engine reads, plus vars:
 // a developer's shell cannot redirect the run.
 func engineEnv(environ []string, vars map[string]string) []string {
-	return enginechild.Env(environ, []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_", "OTEL_"}, vars)
+	return enginechild.Env(environ, []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_", "MAX_INFLIGHT=", "METRICS_", "OTEL_", "CLUSTER_"}, vars)
 }
 
 // engine is the engine binary run as a child process, restarted after each kill with

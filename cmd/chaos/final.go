@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -338,11 +339,19 @@ func (s *suite) final(ctx context.Context) error {
 	sec.check("Google: exactly one live event per booked appointment", gMissing == 0 && eventCount == len(appts), "%d missing, %d events for %d appointments", gMissing, eventCount, len(appts))
 	sec.check("Jobber: exactly one job per booked appointment", jMissing == 0 && jDup == 0, "%d missing, %d duplicates", jMissing, jDup)
 
-	// The process: no panic in any incarnation's log, and a graceful stop.
-	lines, npanic := s.eng.panics(5)
-	stopErr := s.eng.Stop(30 * time.Second)
+	// The processes: no panic in any incarnation's log, and a graceful stop.
+	var lines []string
+	npanic := 0
+	var stopErrs []error
+	for _, e := range s.engines {
+		l, n := e.panics(5)
+		lines, npanic = append(lines, l...), npanic+n
+		if err := e.Stop(30 * time.Second); err != nil {
+			stopErrs = append(stopErrs, err)
+		}
+	}
 	sec.check("no panic in the engine's log (all incarnations)", npanic == 0, "%d lines %s", npanic, strings.Join(lines, " / "))
-	sec.check("the engine stops gracefully on SIGTERM", stopErr == nil, "%v", errString(stopErr))
+	sec.check("the engine stops gracefully on SIGTERM", len(stopErrs) == 0, "%v", errString(errors.Join(stopErrs...)))
 	return nil
 }
 

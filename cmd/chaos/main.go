@@ -46,12 +46,19 @@ type plan struct {
 	drain         time.Duration
 	callRate      int
 	holdRate      int
+	// cluster runs three engines as a cluster (etcd, HAProxy in front): the faults are
+	// kill -9 of a random engine and a rolling restart (docs/CLUSTER.md).
+	cluster bool
 }
 
 var (
 	shortPlan = plan{name: "short", warmup: 2 * time.Second, kills: 3, killGapMin: 1500 * time.Millisecond, killGapMax: 3 * time.Second,
 		outage: 5 * time.Second, vendorFault: 10 * time.Second, vendorBase: 5 * time.Second,
 		slowLatency: 50 * time.Millisecond, slowFor: 6 * time.Second, burst: 600, burstParallel: 300, drain: 90 * time.Second, callRate: 20, holdRate: 20}
+	clusterShortPlan = plan{name: "cluster short", warmup: 3 * time.Second, kills: 3, killGapMin: 3 * time.Second, killGapMax: 5 * time.Second,
+		drain: 90 * time.Second, callRate: 20, holdRate: 20, cluster: true}
+	clusterLongPlan = plan{name: "cluster long", warmup: 10 * time.Second, kills: 10, killGapMin: 4 * time.Second, killGapMax: 10 * time.Second,
+		drain: 3 * time.Minute, callRate: 20, holdRate: 20, cluster: true}
 	longPlan = plan{name: "long", warmup: 10 * time.Second, kills: 20, killGapMin: 2 * time.Second, killGapMax: 8 * time.Second,
 		outage: 30 * time.Second, vendorFault: 3 * time.Minute, vendorBase: 15 * time.Second,
 		slowLatency: 100 * time.Millisecond, slowFor: 30 * time.Second, burst: 3000, burstParallel: 400, drain: 6 * time.Minute, callRate: 20, holdRate: 20}
@@ -61,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	long := fs.Bool("long", false, "run the full amounts (≥ 20 kills, 30 s outage, minutes of vendor faults)")
+	clustered := fs.Bool("cluster", false, "run three engines as a cluster behind HAProxy: kill -9 of random engines and a rolling restart")
 	reportPath := fs.String("report", "", "also write the report as Markdown to this file")
 	dbURL := fs.String("database-url", "", "Postgres URL of a role that may CREATE DATABASE (default $CHAOS_DATABASE_URL, else `scripts/pg.sh url`)")
 	keep := fs.Bool("keep", false, "keep the database and the work directory (engine log) after the run")
@@ -69,7 +77,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	p := shortPlan
-	if *long {
+	switch {
+	case *clustered && *long:
+		p = clusterLongPlan
+	case *clustered:
+		p = clusterShortPlan
+	case *long:
 		p = longPlan
 	}
 	if *seed == 0 {

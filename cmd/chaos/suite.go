@@ -49,16 +49,17 @@ type suite struct {
 	log  io.Writer
 	rng  *mrand.Rand
 
-	dir    string
-	pool   *pgxpool.Pool // the run's database, directly (not through the proxy)
-	proxy  *proxy
-	eng    *engine
-	drv    *driver
-	twilio *twiliofake.Server
-	google *googlefake.Server
-	jobber *jobberfake.Server
-	rep    *report
-	killed int
+	dir     string
+	pool    *pgxpool.Pool // the run's database, directly (not through the proxy)
+	proxy   *proxy
+	eng     *engine   // the engine of a single-process run
+	engines []*engine // every engine of the run (three in a cluster)
+	drv     *driver
+	twilio  *twiliofake.Server
+	google  *googlefake.Server
+	jobber  *jobberfake.Server
+	rep     *report
+	killed  int
 }
 
 func (s *suite) logf(format string, args ...any) {
@@ -123,38 +124,50 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 	s.jobber.SetThrottle(10000, 10000)
 	defer s.jobber.Close()
 
-	addr, err := enginechild.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	base := "http://" + addr
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second}}
-	s.eng = &engine{bin: bin, url: base, logPath: filepath.Join(dir, "engine.log"), client: client,
-		env: engineEnv(os.Environ(), map[string]string{
-			"ENGINE_ADDR": addr, "PUBLIC_URL": base, "DATABASE_URL": proxied.String(), "ADMIN_TOKEN": adminToken,
-			"ENGINE_SECRET_KEY":  base64.StdEncoding.EncodeToString(key),
-			"TWILIO_ACCOUNT_SID": twilioSID, "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_API_URL": s.twilio.URL(),
-			"GOOGLE_CALENDAR_URL": s.google.Endpoint(), "GOOGLE_TOKEN_URL": s.google.TokenURL(),
-			"GOOGLE_CLIENT_ID": googleClientID, "GOOGLE_CLIENT_SECRET": googleClientSecret,
-			"JOBBER_API_URL": s.jobber.URL() + "/api/graphql", "JOBBER_TOKEN_URL": s.jobber.URL() + "/api/oauth/token",
-			"JOBBER_CLIENT_ID": jobberClientID, "JOBBER_CLIENT_SECRET": jobberClientSecret,
-			"MAX_INFLIGHT": fmt.Sprint(maxInFlight), "LOG_LEVEL": "info",
-		})}
-	s.logf("starting the engine on %s (database %s through proxy %s; log %s)", addr, dbName, s.proxy.Addr(), s.eng.logPath)
-	if err := s.eng.Start(); err != nil {
-		return nil, err
+	env := map[string]string{
+		"DATABASE_URL": proxied.String(), "ADMIN_TOKEN": adminToken,
+		"ENGINE_SECRET_KEY":  base64.StdEncoding.EncodeToString(key),
+		"TWILIO_ACCOUNT_SID": twilioSID, "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_API_URL": s.twilio.URL(),
+		"GOOGLE_CALENDAR_URL": s.google.Endpoint(), "GOOGLE_TOKEN_URL": s.google.TokenURL(),
+		"GOOGLE_CLIENT_ID": googleClientID, "GOOGLE_CLIENT_SECRET": googleClientSecret,
+		"JOBBER_API_URL": s.jobber.URL() + "/api/graphql", "JOBBER_TOKEN_URL": s.jobber.URL() + "/api/oauth/token",
+		"JOBBER_CLIENT_ID": jobberClientID, "JOBBER_CLIENT_SECRET": jobberClientSecret,
+		"MAX_INFLIGHT": fmt.Sprint(maxInFlight), "LOG_LEVEL": "info",
 	}
-	defer func() {
-		if gone, _ := s.eng.Exited(); !gone {
-			s.eng.Kill()
+	var base string
+	if s.plan.cluster {
+		stop, lb, err := s.startCluster(ctx, bin, client, env)
+		defer stop()
+		if err != nil {
+			return nil, err
 		}
-	}()
-	if err := s.eng.WaitReady(readyTimeout); err != nil {
-		return nil, err
+		base = lb
+	} else {
+		addr, err := enginechild.FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		base = "http://" + addr
+		env["ENGINE_ADDR"], env["PUBLIC_URL"] = addr, base
+		s.eng = &engine{bin: bin, url: base, logPath: filepath.Join(dir, "engine.log"), client: client, env: engineEnv(os.Environ(), env)}
+		s.engines = []*engine{s.eng}
+		s.logf("starting the engine on %s (database %s through proxy %s; log %s)", addr, dbName, s.proxy.Addr(), s.eng.logPath)
+		if err := s.eng.Start(); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if gone, _ := s.eng.Exited(); !gone {
+				s.eng.Kill()
+			}
+		}()
+		if err := s.eng.WaitReady(readyTimeout); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.applyTenant(ctx, base); err != nil {
+	if err := s.applyTenant(ctx, base, client); err != nil {
 		return nil, err
 	}
 
@@ -169,7 +182,11 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 		return nil, err
 	}
 
-	for _, phase := range []func(context.Context) error{s.killPhase, s.outage, s.vendorFaults, s.slowPostgres} {
+	phases := []func(context.Context) error{s.killPhase, s.outage, s.vendorFaults, s.slowPostgres}
+	if s.plan.cluster {
+		phases = []func(context.Context) error{s.clusterKills, s.rollingRestart}
+	}
+	for _, phase := range phases {
 		if err := phase(ctx); err != nil {
 			return s.rep, err
 		}
@@ -181,9 +198,9 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 	if err := s.final(ctx); err != nil {
 		return s.rep, err
 	}
-	logNote := "engine log deleted (keep it with --keep)"
+	logNote := "engine logs deleted (keep them with --keep)"
 	if s.keep {
-		logNote = "engine log " + s.eng.logPath + ", database kept"
+		logNote = "engine logs in " + s.dir + ", database kept"
 	}
 	s.rep.Preamble = append([]string{
 		fmt.Sprintf("Run: %s, seed %d, %s on %s; %s.", time.Now().UTC().Format(time.RFC3339), s.seed, time.Since(begin).Round(time.Second), hostInfo(), logNote),
@@ -193,11 +210,11 @@ func (s *suite) run(ctx context.Context, dbURL string) (*report, error) {
 	return s.rep, nil
 }
 
-func (s *suite) applyTenant(ctx context.Context, base string) error {
+func (s *suite) applyTenant(ctx context.Context, base string, client *http.Client) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, base+"/admin/v1/tenants/"+tenantID, strings.NewReader(tenantYAML()))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Content-Type", "application/yaml")
-	resp, err := s.eng.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("applying the tenant: %w", err)
 	}
@@ -208,7 +225,7 @@ func (s *suite) applyTenant(ctx context.Context, base string) error {
 	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/admin/v1/tenants/"+tenantID+"/connections/chaos-google/read-calendars", nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err = s.eng.client.Do(req)
+	resp, err = client.Do(req)
 	if err != nil {
 		return fmt.Errorf("reading the calendars: %w", err)
 	}
