@@ -121,6 +121,14 @@ chaos: db ## fault-injection suite, full amounts: 20 kill -9s, 30 s database out
 chaos/short: db ## the CI form of make chaos (~2 min)
 	$(GO) run ./cmd/chaos --database-url "$${DATABASE_URL:-$(PGURL)}" --report $(LOCAL)/chaos-short-report.md
 
+.PHONY: chaos/cluster
+chaos/cluster: db ## the cluster under faults: etcd, three engines, HAProxy; 10 kill -9s of random engines and a rolling restart (~5 min; docs/CLUSTER.md)
+	$(GO) run ./cmd/chaos --cluster --long --database-url "$${DATABASE_URL:-$(PGURL)}" --report $(LOCAL)/chaos-cluster-report.md
+
+.PHONY: chaos/cluster/short
+chaos/cluster/short: db ## the CI form of make chaos/cluster: 3 kills and a rolling restart (~3 min)
+	$(GO) run ./cmd/chaos --cluster --database-url "$${DATABASE_URL:-$(PGURL)}" --report $(LOCAL)/chaos-cluster-short-report.md
+
 .PHONY: clean
 clean: ## remove build output (not the database)
 	rm -rf $(BIN)

@@ -71,7 +71,7 @@ func cutPrefix(s, p string) (string, bool) {
 	return "", false
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

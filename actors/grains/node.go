@@ -55,6 +55,9 @@ type Config struct {
 	// must stop serving: Proto.Actor would re-register it under the same id, which the
 	// others refuse, leaving two owners of its identities for as long as it runs.
 	Expelled func()
+	// MembersLeft is called (on its own goroutine) when members leave this node's view
+	// of the cluster: a message sent to one of them just before may have been lost.
+	MembersLeft func()
 }
 
 func (c *Config) defaults() {
@@ -142,6 +145,13 @@ func join(cfg Config, system *actor.ActorSystem, dir *actors.Directory, provider
 	n.cluster = cluster.New(system, cluster.Configure(cfg.Name, provider, n.lookup,
 		remote.Configure(host, port),
 		cluster.WithKinds(kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout)))
+	if cfg.MembersLeft != nil {
+		system.EventStream.Subscribe(func(evt any) {
+			if t, ok := evt.(*cluster.ClusterTopology); ok && len(t.Left) > 0 {
+				go cfg.MembersLeft()
+			}
+		})
+	}
 	if err := startMember(n.cluster); err != nil {
 		return nil, err
 	}

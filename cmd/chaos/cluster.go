@@ -39,25 +39,12 @@ func (s *suite) startCluster(ctx context.Context, bin string, client *http.Clien
 			stops[i]()
 		}
 	}
-	etcdPort, err := freePort()
+	etcd, err := enginechild.StartEtcd(ctx, filepath.Join(s.dir, "etcd"))
 	if err != nil {
 		return stop, "", err
 	}
-	etcdDir := filepath.Join(s.dir, "etcd")
-	etcdEnv := append(os.Environ(), fmt.Sprintf("ETCD_PORT=%d", etcdPort))
-	run := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "scripts/etcd.sh", args...)
-		cmd.Env = etcdEnv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("scripts/etcd.sh %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := run("start", etcdDir); err != nil {
-		return stop, "", err
-	}
-	stops = append(stops, func() { _ = run("stop", etcdDir) })
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPort)
+	stops = append(stops, etcd.Stop)
+	etcdURL := etcd.URL
 
 	lbAddr, err := enginechild.FreeAddr()
 	if err != nil {

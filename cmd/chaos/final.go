@@ -246,6 +246,17 @@ func (s *suite) final(ctx context.Context) error {
 	sec.check("every 2xx confirm is exactly one booked appointment", found == len(apptIDs) && booked == len(apptIDs) && perReservation == 0,
 		"%d confirmed, %d found, %d booked, %d reservations with more than one appointment", len(apptIDs), found, booked, perReservation)
 
+	// No double booking: no two live claims of one resource overlap (counted here, not
+	// trusted to the constraint that should make it impossible).
+	var overlaps int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM fulfillment.claims a JOIN fulfillment.claims b
+		ON a.tenant_id = b.tenant_id AND a.resource_id = b.resource_id AND a.id < b.id
+			AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at
+		WHERE a.status IN ('held', 'booked') AND b.status IN ('held', 'booked')`).Scan(&overlaps); err != nil {
+		return err
+	}
+	sec.check("no two live claims of one resource overlap", overlaps == 0, "%d overlapping pairs", overlaps)
+
 	// Sync: every job done; Google and Jobber hold exactly one event/job per appointment.
 	jobStates := map[string]int{}
 	rows, err = s.pool.Query(ctx, `SELECT provider || ' ' || state, count(*) FROM fulfillment.sync_jobs GROUP BY 1`)

@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		node, err := grains.Start(ctx, grains.Config{Name: cfg.Cluster.Name, Provider: cfg.Cluster.Provider,
 			EtcdEndpoints: cfg.Cluster.EtcdEndpoints, AdvertiseAddr: cfg.Cluster.AdvertiseAddr, TTL: cfg.Cluster.TTL,
 			RequestTimeout: cfg.Cluster.RequestTimeout, Log: log, Restarts: eng.metrics.ActorRestarts,
-			Expelled: func() { once.Do(func() { close(expelled) }) }}, eng.system, eng.directory)
+			Expelled: func() { once.Do(func() { close(expelled) }) }, MembersLeft: eng.membersLeft}, eng.system, eng.directory)
 		if err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
@@ -550,6 +550,24 @@ func sweep(ctx context.Context, e *engine, log *slog.Logger) {
 				log.Warn("sweep", "err", err)
 			}
 		}
+	}
+}
+
+// membersLeft hands the conversations again, at once instead of at the next sweep, the
+// webhooks a dead engine may have dropped: a dispatch is a one-way message, and one sent
+// to an engine in the moments before it was dropped from the cluster is lost with it.
+// A second later (the new owners are known by then), one engine (the sweep's lock)
+// re-dispatches what was received before and is unprocessed; a replay of a webhook whose
+// step committed changes nothing.
+func (e *engine) membersLeft() {
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	before := time.Now().Add(-time.Second)
+	if _, err := persistence.TryLocked(ctx, e.pool, persistence.SweepLock, func(ctx context.Context) error {
+		return e.redispatch(ctx, before)
+	}); err != nil {
+		e.log.Warn("cluster: re-dispatching after a member left", "err", err)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 
 // engineEnvPrefixes are the variables the engine reads; the harness sets its own and
 // passes none of the caller's, so a developer's shell cannot redirect the run.
-var engineEnvPrefixes = []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_LEVEL=", "LOG_FORMAT=", "OTEL_"}
+var engineEnvPrefixes = []string{"ENGINE_", "DATABASE_URL=", "PUBLIC_URL=", "ADMIN_TOKEN=", "TWILIO_", "GOOGLE_", "JOBBER_", "LOG_LEVEL=", "LOG_FORMAT=", "OTEL_", "CLUSTER_"}
 
 // engineEnv is environ without the engine's variables, plus vars.
 func engineEnv(environ []string, vars map[string]string) []string {

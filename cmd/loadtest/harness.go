@@ -42,6 +42,7 @@ const engineStopGrace = 30 * time.Second
 // the scenarios, and what is checked afterwards.
 type harness struct {
 	opts    options
+	cluster string // the engine's cluster mode, as the report says it ("" without --cluster)
 	environ []string
 	stderr  io.Writer
 	tty     bool
@@ -123,7 +124,7 @@ func (h *harness) run(ctx context.Context) (*Report, error) {
 		h.tearDown(true) // nothing ran: nothing to inspect in the run's database
 		return nil, err
 	}
-	rep.EngineURL, rep.EnginePID = h.engineURL, h.enginePID()
+	rep.EngineURL, rep.EnginePID, rep.Cluster = h.engineURL, h.enginePID(), h.cluster
 	rep.Database = redactURL(h.dbURL)
 
 	if h.opts.Warmup && ctx.Err() == nil {
@@ -310,6 +311,13 @@ func (h *harness) startEngine(ctx context.Context, adminToken, webhookToken stri
 		"JOBBER_CLIENT_ID": "lt-jobber", "JOBBER_CLIENT_SECRET": "lt-jobber-secret",
 		"LOG_LEVEL": o.EngineLogLevel, "LOG_FORMAT": "text",
 	})
+	if o.Cluster {
+		vars, err := h.startEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		env = append(env, vars...)
+	}
 	logPath := ""
 	if o.Out != "" {
 		if err := os.MkdirAll(o.Out, 0o755); err != nil {
@@ -322,6 +330,29 @@ func (h *harness) startEngine(ctx context.Context, adminToken, webhookToken stri
 	}
 	h.logf("engine pid %d on %s", h.proc.pid(), h.engineURL)
 	return h.proc.waitReady(ctx, h.client, engineReadyTimeout)
+}
+
+// startEtcd starts a project-local etcd for a one-member cluster and returns the
+// engine's cluster settings.
+func (h *harness) startEtcd(ctx context.Context) ([]string, error) {
+	dir, err := os.MkdirTemp("", "ringback-loadtest-etcd-")
+	if err != nil {
+		return nil, err
+	}
+	etcd, err := enginechild.StartEtcd(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	h.closers = append(h.closers, func() { etcd.Stop(); os.RemoveAll(dir) })
+	addr, err := enginechild.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	h.cluster = fmt.Sprintf("a one-member cluster (CLUSTER_PROVIDER=etcd, etcd on %s, cluster listener %s)", etcd.URL, addr)
+	h.logf("cluster mode: %s", h.cluster)
+	return []string{"CLUSTER_PROVIDER=etcd", "CLUSTER_ETCD_ENDPOINTS=" + etcd.URL, "CLUSTER_ADVERTISE_ADDR=" + addr,
+		"CLUSTER_NAME=loadtest-" + randomHex(4), "CLUSTER_DRAIN_DELAY=0s"}, nil
 }
 
 // tearDown stops what setUp started, in reverse; the fresh database is dropped unless it

@@ -98,6 +98,9 @@ type options struct {
 	JSON            bool
 	Engine          string
 	Build           bool
+	// Cluster runs the started engine as a one-member cluster (a project-local etcd): what
+	// cluster mode costs on one node (docs/CLUSTER.md).
+	Cluster bool
 	FreshDB         bool
 	KeepDB          bool
 	AdminToken      string
@@ -132,6 +135,7 @@ func newFlagSet(o *options, getenv func(string) string) *flag.FlagSet {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress bar and no progress lines on stderr")
 	fs.BoolVar(&o.JSON, "json", false, "print the JSON report on stdout instead of the text one")
 	fs.StringVar(&o.Engine, "engine", "bin/engine", "the engine `binary` to start")
+	fs.BoolVar(&o.Cluster, "cluster", false, "run the started engine in cluster mode, a one-member cluster with a project-local etcd (scripts/etcd.sh), to measure what cluster mode costs")
 	fs.BoolVar(&o.Build, "build", true, "build --engine from ./cmd/engine first (go build)")
 	fs.BoolVar(&o.FreshDB, "fresh-db", true, "run the engine on a new database created next to --database-url, dropped afterwards")
 	fs.BoolVar(&o.KeepDB, "keep-db", false, "keep the fresh database (it is always kept when an invariant fails)")

@@ -22,6 +22,8 @@ type Report struct {
 	Mode        string           `json:"mode"` // "subprocess" (the harness started the engine) or "target"
 	EngineURL   string           `json:"engine_url"`
 	EnginePID   int              `json:"engine_pid,omitempty"`
+	// Cluster describes the engine's cluster mode ("" when it runs as one process).
+	Cluster string `json:"cluster,omitempty"`
 	Database    string           `json:"database"`
 	Config      RunConfig        `json:"config"`
 	Warmup      *ScenarioReport  `json:"warmup,omitempty"`
@@ -229,6 +231,9 @@ func writeText(w io.Writer, rep *Report) {
 		fmt.Fprintf(w, "engine:   target %s; database %s\n", rep.EngineURL, rep.Database)
 	} else {
 		fmt.Fprintf(w, "engine:   child process %d on %s; database %s\n", rep.EnginePID, rep.EngineURL, rep.Database)
+	}
+	if rep.Cluster != "" {
+		fmt.Fprintf(w, "cluster:  %s\n", rep.Cluster)
 	}
 	c := rep.Config
 	fmt.Fprintf(w, "config:   %s tenants, %s resources, %s business numbers; %s\n", thousands(int64(c.Tenants)), thousands(int64(c.Resources)),

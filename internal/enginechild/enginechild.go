@@ -1,7 +1,7 @@
 // Package enginechild is what the load harness and the fault suite share to run the
-// engine as a child process: building its binary, a free loopback address, and its
+// engine as a child process: building its binary, a free loopback address, its
 // environment — the caller's without the variables they set themselves (so a developer's
-// shell cannot redirect the run), plus theirs.
+// shell cannot redirect the run), plus theirs — and an etcd for a cluster of engines.
 package enginechild
 
 import (
@@ -60,4 +60,38 @@ func Env(environ, strip []string, vars map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// Etcd is a project-local etcd (scripts/etcd.sh) on a free port, for engines started as
+// a cluster.
+type Etcd struct {
+	URL  string
+	dir  string
+	port int
+}
+
+// StartEtcd starts etcd with its data in dir (run from the repository root).
+func StartEtcd(ctx context.Context, dir string) (*Etcd, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var port int
+	if _, err := fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port); err != nil {
+		return nil, err
+	}
+	e := &Etcd{URL: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir, port: port}
+	return e, e.run(ctx, "start")
+}
+
+// Stop stops it.
+func (e *Etcd) Stop() { _ = e.run(context.Background(), "stop") }
+
+func (e *Etcd) run(ctx context.Context, verb string) error {
+	cmd := exec.CommandContext(ctx, "scripts/etcd.sh", verb, e.dir)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("ETCD_PORT=%d", e.port))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("scripts/etcd.sh %s: %w\n%s", verb, err, out)
+	}
+	return nil
 }
