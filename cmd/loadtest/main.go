@@ -83,24 +83,24 @@ type scenarioSpec struct {
 
 // options is the command line. Each field's flag and default are in parseArgs.
 type options struct {
-	Rate            float64
-	Duration        time.Duration
-	Tenants         int
-	Resources       int
-	Numbers         int
-	Concurrency     int
-	Target          string
-	PublicURL       string
-	DatabaseURL     string
-	Baseline        bool
-	Out             string
-	Quiet           bool
-	JSON            bool
-	Engine          string
-	Build           bool
+	Rate        float64
+	Duration    time.Duration
+	Tenants     int
+	Resources   int
+	Numbers     int
+	Concurrency int
+	Target      string
+	PublicURL   string
+	DatabaseURL string
+	Baseline    bool
+	Out         string
+	Quiet       bool
+	JSON        bool
+	Engine      string
+	Build       bool
 	// Cluster runs the started engine as a one-member cluster (a project-local etcd): what
 	// cluster mode costs on one node (docs/CLUSTER.md).
-	Cluster bool
+	Cluster         bool
 	FreshDB         bool
 	KeepDB          bool
 	AdminToken      string

@@ -16,14 +16,14 @@ import (
 
 // Report is everything a run measured and checked; report.json is it as JSON.
 type Report struct {
-	Started     time.Time        `json:"started"`
-	Finished    time.Time        `json:"finished"`
-	Machine     Machine          `json:"machine"`
-	Mode        string           `json:"mode"` // "subprocess" (the harness started the engine) or "target"
-	EngineURL   string           `json:"engine_url"`
-	EnginePID   int              `json:"engine_pid,omitempty"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Machine   Machine   `json:"machine"`
+	Mode      string    `json:"mode"` // "subprocess" (the harness started the engine) or "target"
+	EngineURL string    `json:"engine_url"`
+	EnginePID int       `json:"engine_pid,omitempty"`
 	// Cluster describes the engine's cluster mode ("" when it runs as one process).
-	Cluster string `json:"cluster,omitempty"`
+	Cluster     string           `json:"cluster,omitempty"`
 	Database    string           `json:"database"`
 	Config      RunConfig        `json:"config"`
 	Warmup      *ScenarioReport  `json:"warmup,omitempty"`
