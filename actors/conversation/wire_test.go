@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	gotoken "go/token"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"ringback/actors/resource"
 	"ringback/actors/resource/resourcepb"
 	"ringback/actors/wirepb"
+	"ringback/internal/wiretest"
 )
 
 // hop sends msg across the wire as Proto.Actor's remote layer does (its protobuf
@@ -264,7 +262,7 @@ func TestEveryMessageHasAWireForm(t *testing.T) {
 	for _, msg := range wireSamples() {
 		have = append(have, reflect.TypeOf(msg).Elem().Name())
 	}
-	files := parsePackage(t)
+	files := wiretest.ParsePackage(t)
 
 	var declared []string
 	for _, file := range []string{"actor.go", "reminders.go"} {
@@ -284,56 +282,9 @@ func TestEveryMessageHasAWireForm(t *testing.T) {
 		require.Contains(t, have, name, "actor.go or reminders.go declares %s, which has no wire sample (and maybe no ToWire case); a type that is no message goes in notMessages", name)
 	}
 
-	dispatched := switchedTypes(files, "Receive")
+	dispatched := wiretest.SwitchedTypes(files, "Receive")
 	require.Contains(t, dispatched, "MissedCall", "the dispatch method was not found")
 	for _, name := range dispatched {
 		require.Contains(t, have, name, "the actor dispatches %s, which has no wire sample (and maybe no ToWire case)", name)
 	}
-}
-
-// parsePackage parses the package's non-test files, by base name.
-func parsePackage(t *testing.T) map[string]*ast.File {
-	t.Helper()
-	names, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	files := map[string]*ast.File{}
-	fset := gotoken.NewFileSet()
-	for _, name := range names {
-		if !strings.HasSuffix(name, "_test.go") {
-			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-			require.NoError(t, err)
-			files[name] = f
-		}
-	}
-	return files
-}
-
-// switchedTypes lists the exported types of this package that the type switches in the
-// named methods of *Actor dispatch on (case *MissedCall:).
-func switchedTypes(files map[string]*ast.File, methods ...string) []string {
-	var names []string
-	for _, f := range files {
-		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Recv == nil || !slices.Contains(methods, fn.Name.Name) {
-				continue
-			}
-			if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); !ok || star.X.(*ast.Ident).Name != "Actor" {
-				continue
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				if cc, ok := n.(*ast.CaseClause); ok {
-					for _, e := range cc.List {
-						if star, ok := e.(*ast.StarExpr); ok {
-							if id, ok := star.X.(*ast.Ident); ok && ast.IsExported(id.Name) {
-								names = append(names, id.Name)
-							}
-						}
-					}
-				}
-				return true
-			})
-		}
-	}
-	return names
 }

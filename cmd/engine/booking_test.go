@@ -217,13 +217,7 @@ func TestConcurrentHoldsOnOneSlotExactlyOneWins(t *testing.T) {
 // neither knowing the other's holds. Postgres refuses the second overlapping claim.
 func TestTwoActivationsOfOneResourceCannotDoubleBook(t *testing.T) {
 	t.Parallel()
-	a := newTestEngine(t)
-	a.apply(plumber)
-	b := newTestEngineOn(t, a.pool, a.clock, testBox(t))
-
-	// Both activations load the resource's (empty) state first.
-	a.flushResource("acme/mike")
-	b.flushResource("acme/mike")
+	a, b := twoActivations(t)
 
 	r := a.hold("acme", "mike", at("09:00"), "+15125550199")
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
@@ -244,11 +238,7 @@ func TestTwoActivationsOfOneResourceCannotDoubleBook(t *testing.T) {
 // the other activation adopts it: the confirm books it (once), the release frees it.
 func TestAHoldTakenOnOneActivationIsConfirmedOnAnother(t *testing.T) {
 	t.Parallel()
-	a := newTestEngine(t)
-	a.apply(plumber)
-	b := newTestEngineOn(t, a.pool, a.clock, testBox(t))
-	a.flushResource("acme/mike")
-	b.flushResource("acme/mike")
+	a, b := twoActivations(t)
 
 	confirm := func(e *testEngine, id string) response {
 		return e.do(http.MethodPost, "/api/v1/tenants/acme/reservations/"+id+"/confirm", bookingKey, nil)
@@ -277,6 +267,17 @@ func TestAHoldTakenOnOneActivationIsConfirmedOnAnother(t *testing.T) {
 	require.Equal(t, "released", status, "the release reached Postgres")
 	r = b.hold("acme", "mike", at("13:00"), "+15125550197")
 	require.Equal(t, http.StatusCreated, r.status, "the released slot is free on the activation that released it: %s", r.body)
+}
+
+// twoActivations is two engines on one database, each with an activation of acme/mike
+// that has loaded the resource's (empty) state: the split brain of a topology change.
+func twoActivations(t *testing.T) (a, b *testEngine) {
+	a = newTestEngine(t)
+	a.apply(plumber)
+	b = newTestEngineOn(t, a.pool, a.clock, testBox(t))
+	a.flushResource("acme/mike")
+	b.flushResource("acme/mike")
+	return a, b
 }
 
 func (e *testEngine) flushResource(identity string) {
