@@ -197,44 +197,52 @@ func (s *suite) clusterKills(ctx context.Context) error {
 }
 
 // waitEveryResourceAnswers asks every resource for its open times, through HAProxy, until
-// each has answered 200 after since, and returns how long after since the last did (0
-// when they did not within timeout).
+// each has answered 200, and returns how long after since the last resource's first 200
+// came (0 when one did not answer within timeout). A request is sent every 100 ms without
+// waiting for the one before: a request that went to the dead engine's actor before the
+// cluster dropped it waits out the request timeout, while the ones sent after it show
+// when the resource answers again.
 func (s *suite) waitEveryResourceAnswers(ctx context.Context, since time.Time, timeout time.Duration) time.Duration {
-	answered := make([]time.Time, resourceCount)
-	var mu sync.Mutex
+	answered := make([]time.Duration, resourceCount)
 	deadline := since.Add(timeout)
 	var wg sync.WaitGroup
 	for r := range resourceCount {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var once sync.Once
+			done := make(chan struct{})
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				from := s.drv.day0.Add(48 * time.Hour)
-				u := fmt.Sprintf("%s/api/v1/tenants/%s/availability?service=%s&resource=%s&from=%s&to=%s", s.drv.base, tenantID, serviceID,
-					resourceID(r), from.Format(time.RFC3339), from.Add(2*time.Hour).Format(time.RFC3339))
-				req, _ := http.NewRequest(http.MethodGet, u, nil)
-				req.Header.Set("Authorization", "Bearer "+bookingKey)
-				if st, _ := s.drv.do(req); st == http.StatusOK {
-					mu.Lock()
-					answered[r] = time.Now()
-					mu.Unlock()
+				go func() {
+					from := s.drv.day0.Add(48 * time.Hour)
+					u := fmt.Sprintf("%s/api/v1/tenants/%s/availability?service=%s&resource=%s&from=%s&to=%s", s.drv.base, tenantID, serviceID,
+						resourceID(r), from.Format(time.RFC3339), from.Add(2*time.Hour).Format(time.RFC3339))
+					req, _ := http.NewRequest(http.MethodGet, u, nil)
+					req.Header.Set("Authorization", "Bearer "+bookingKey)
+					if st, _ := s.drv.do(req); st == http.StatusOK {
+						once.Do(func() {
+							answered[r] = time.Since(since)
+							close(done)
+						})
+					}
+				}()
+				select {
+				case <-done:
 					return
+				case <-time.After(100 * time.Millisecond):
 				}
-				_ = sleep(ctx, 100*time.Millisecond)
 			}
 		}()
 	}
 	wg.Wait()
-	var last time.Time
+	var last time.Duration
 	for _, a := range answered {
-		if a.IsZero() {
+		if a == 0 {
 			return 0
 		}
-		if a.After(last) {
-			last = a
-		}
+		last = max(last, a)
 	}
-	return last.Sub(since)
+	return last
 }
 
 // rollingRestart stops each engine gracefully in turn (SIGTERM: it leaves the cluster)
