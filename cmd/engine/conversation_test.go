@@ -370,3 +370,34 @@ func TestLostDispatchIsRedispatchedByTheSweep(t *testing.T) {
 	require.Len(t, e.texts(customer), 1)
 	require.Empty(t, e.texts(fresh), "a fresh envelope is not the sweep's business")
 }
+
+// TestASendLeftByADeadEngineIsSentAMinuteLater: an engine claimed a delivery (sending)
+// and died before its send was recorded. The sweep leaves a claim alone while its send
+// may still be in flight (a send is bounded to 30 s) and sends it once the claim is a
+// minute old, not the five it used to wait.
+func TestASendLeftByADeadEngineIsSentAMinuteLater(t *testing.T) {
+	t.Parallel()
+	e := newSMSEngine(t, clock.NewFake(monday0600))
+	e.apply(plumber)
+	e.missedCall(customer)
+	e.settle(customer)
+	require.Len(t, e.texts(customer), 1)
+	// The same delivery, as a dead engine would have left it: claimed, never recorded.
+	claimed := func(ago time.Duration) {
+		_, err := e.pool.Exec(context.Background(), `UPDATE conversation.deliveries SET status = 'sending', provider_sid = NULL,
+			updated_at = now() - $1::interval`, fmt.Sprintf("%d seconds", int(ago.Seconds())))
+		require.NoError(t, err)
+	}
+	claimed(30 * time.Second)
+	require.NoError(t, e.eng.resend(context.Background(), time.Now()))
+	e.eng.outbox.Idle()
+	require.Len(t, e.texts(customer), 1, "a claim 30 s old may still be at the provider")
+
+	claimed(70 * time.Second)
+	require.NoError(t, e.eng.resend(context.Background(), time.Now()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := e.twilio.WaitForMessages(ctx, 2)
+	require.NoError(t, err, "a claim a minute old is sent again")
+	require.Len(t, e.texts(customer), 2)
+}

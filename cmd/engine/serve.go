@@ -605,9 +605,11 @@ func (e *engine) sweepOnce(ctx context.Context, now time.Time, late time.Duratio
 
 // resend hands the outbox again what nothing would send otherwise: deliveries due a
 // minute ago and untouched since (their step committed although its caller saw an error)
-// and sends left unrecorded for five minutes (a send takes at most 30 s).
+// and sends claimed a minute ago and never recorded. A claim is followed at once by the
+// send, which the outbox bounds to 30 s, so a claim that old was made by an engine that
+// died (in a cluster the others pick it up here) or whose record failed.
 func (e *engine) resend(ctx context.Context, now time.Time) error {
-	ids, err := e.conversations.StrandedDeliveries(ctx, now.Add(-time.Minute), now.Add(-5*time.Minute), 10000)
+	ids, err := e.conversations.StrandedDeliveries(ctx, now.Add(-time.Minute), now.Add(-time.Minute), 10000)
 	if err != nil {
 		return err
 	}
