@@ -46,25 +46,29 @@ func (s *Sync) SetConnectionState(ctx context.Context, tenantID, connID string, 
 }
 
 // ClaimJobs claims the due heads of the connection's appointment queues, oldest first,
-// until `until`. A later job of an appointment never runs before an earlier one that is
+// until `until`, except those of the appointments in skip. A later job of an appointment never runs before an earlier one that is
 // waiting to retry or is claimed. Two engines claiming at once never get the same job:
 // the UPDATE re-checks each row under its lock, and a job becomes a head only once every
 // earlier job of its appointment is done or failed, which never changes back.
-func (s *Sync) ClaimJobs(ctx context.Context, tenantID, connID string, now, until time.Time, limit int) ([]vsync.Job, error) {
+func (s *Sync) ClaimJobs(ctx context.Context, tenantID, connID string, skip []uuid.UUID, now, until time.Time, limit int) ([]vsync.Job, error) {
 	until = until.Truncate(time.Microsecond) // Postgres's precision: the claim must compare equal
+	if skip == nil {
+		skip = []uuid.UUID{} // not NULL, which <> ALL would make unknown for every row
+	}
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
 			SELECT seq FROM (
-				SELECT DISTINCT ON (appointment_id) seq, state, run_after, claimed_until FROM fulfillment.sync_jobs
+				SELECT DISTINCT ON (appointment_id) seq, appointment_id, state, run_after, claimed_until FROM fulfillment.sync_jobs
 				WHERE tenant_id = $1 AND connection_id = $2 AND state IN ('pending', 'running')
 				ORDER BY appointment_id, seq) head
-			WHERE (state = 'pending' AND run_after <= $3) OR (state = 'running' AND claimed_until <= $3)
+			WHERE ((state = 'pending' AND run_after <= $3) OR (state = 'running' AND claimed_until <= $3))
+				AND appointment_id <> ALL($6::uuid[])
 			ORDER BY seq LIMIT $5)
 		UPDATE fulfillment.sync_jobs j SET state = 'running', claimed_until = $4, updated_at = $3
 		FROM due WHERE j.seq = due.seq
 			AND ((j.state = 'pending' AND j.run_after <= $3) OR (j.state = 'running' AND j.claimed_until <= $3))
 		RETURNING j.seq, j.tenant_id, j.connection_id, j.provider, j.appointment_id, j.action, j.attempts, j.claimed_until`,
-		tenantID, connID, now, until, limit)
+		tenantID, connID, now, until, limit, skip)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,10 @@ func TestClaimedJobsRunInOrderPerAppointment(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, next.Equal(now), "b's create is due now")
 
-	due, err := store.ClaimJobs(ctx, "acme", "g", now, lease, 10)
+	due, err := store.ClaimJobs(ctx, "acme", "g", []uuid.UUID{b}, now, lease, 10)
+	require.NoError(t, err)
+	require.Empty(t, due, "b's job is skipped while b is still in flight at the claimant")
+	due, err = store.ClaimJobs(ctx, "acme", "g", nil, now, lease, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1, "a's update must wait for a's create")
 	require.Equal(t, bCreate, due[0].Seq)
@@ -50,14 +53,14 @@ func TestClaimedJobsRunInOrderPerAppointment(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, next.Equal(now.Add(time.Minute)), "a's update, due, waits behind a's create: %v", next)
 
-	again, err := store.ClaimJobs(ctx, "acme", "g", now, lease, 10)
+	again, err := store.ClaimJobs(ctx, "acme", "g", nil, now, lease, 10)
 	require.NoError(t, err)
 	require.Empty(t, again, "a claimed job is nobody else's while its claim lasts")
 
 	// a's create comes due; the claim on b's create runs out (its engine died) and
 	// another worker takes it over: the first claimant can no longer record anything.
 	later := now.Add(time.Minute)
-	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	due, err = store.ClaimJobs(ctx, "acme", "g", nil, later, later.Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{aCreate, bCreate}, seqs(due))
 	require.ErrorIs(t, store.JobDone(ctx, claimedB, later), vsync.ErrClaimLost)
@@ -65,13 +68,13 @@ func TestClaimedJobsRunInOrderPerAppointment(t *testing.T) {
 	require.NoError(t, store.JobDone(ctx, due[1], later))
 	require.ErrorIs(t, store.JobDone(ctx, due[1], later), vsync.ErrClaimLost, "an outcome is recorded once")
 
-	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	due, err = store.ClaimJobs(ctx, "acme", "g", nil, later, later.Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{aCreate}, seqs(due), "a's create is due again, still ahead of its update")
 	require.Equal(t, 1, due[0].Attempts)
 
 	require.NoError(t, store.JobFailed(ctx, due[0], "400 bad request", later))
-	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	due, err = store.ClaimJobs(ctx, "acme", "g", nil, later, later.Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{aUpdate}, seqs(due), "a failed job no longer blocks the queue")
 
@@ -83,7 +86,7 @@ func TestClaimedJobsRunInOrderPerAppointment(t *testing.T) {
 	n, err := store.ReleaseClaims(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
-	due, err = store.ClaimJobs(ctx, "acme", "g", later, later.Add(time.Minute), 10)
+	due, err = store.ClaimJobs(ctx, "acme", "g", nil, later, later.Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{aUpdate}, seqs(due), "a released claim is claimable at once")
 }
@@ -108,7 +111,7 @@ func TestConcurrentClaimsNeverShareAJob(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				js, err := store.ClaimJobs(ctx, "acme", "g", now, now.Add(time.Minute), 7)
+				js, err := store.ClaimJobs(ctx, "acme", "g", nil, now, now.Add(time.Minute), 7)
 				if err != nil {
 					t.Error(err)
 					return

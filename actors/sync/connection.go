@@ -85,6 +85,17 @@ func (f *inFlight) remove(id uuid.UUID) {
 	delete(f.appts, id)
 }
 
+// list is the appointments in flight.
+func (f *inFlight) list() []uuid.UUID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]uuid.UUID, 0, len(f.appts))
+	for id := range f.appts {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (f *inFlight) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -223,18 +234,17 @@ func (c *child) fill(ctx actor.Context) {
 	defer cancel()
 	free := c.deps.MaxInFlight - c.flight.count()
 	if free > 0 {
-		jobs, err := c.deps.Store.ClaimJobs(qctx, c.conn.TenantID, c.conn.ID, now, now.Add(c.deps.JobLease), free)
+		// Not the next job of an appointment whose last job is still reporting back here
+		// (done in Postgres, its jobFinished not yet handled): one at a time per appointment.
+		jobs, err := c.deps.Store.ClaimJobs(qctx, c.conn.TenantID, c.conn.ID, c.flight.list(), now, now.Add(c.deps.JobLease), free)
 		if err != nil {
 			c.deps.Log.Warn("sync: claiming jobs failed", "connection", c.conn.key(), "err", err)
 			c.armWake(ctx, now.Add(c.deps.Backoff.Initial))
 			return
 		}
 		for _, j := range jobs {
-			// A claimed job of an appointment still at the vendor here (its claim ran
-			// out mid-call) waits for its claim to run out again.
-			if c.flight.tryAdd(j.AppointmentID) {
-				c.run(ctx, j)
-			}
+			c.flight.tryAdd(j.AppointmentID)
+			c.run(ctx, j)
 		}
 	}
 	if c.flight.count() > 0 {

@@ -47,9 +47,10 @@ type Store interface {
 
 	// ClaimJobs claims until `until`, oldest first, up to limit jobs at the head of their
 	// appointment's queue on the connection whose time has come: pending ones due by now,
-	// and claimed ones whose claim ran out (their worker died). Two workers never hold
-	// the same job; a job is the head of its queue only once every earlier one is over.
-	ClaimJobs(ctx context.Context, tenantID, connID string, now, until time.Time, limit int) ([]Job, error)
+	// and claimed ones whose claim ran out (their worker died); none of the appointments
+	// in skip. Two workers never hold the same job; a job is the head of its queue only
+	// once every earlier one is over.
+	ClaimJobs(ctx context.Context, tenantID, connID string, skip []uuid.UUID, now, until time.Time, limit int) ([]Job, error)
 	// NextDue is when the connection's earliest job may be claimed; ok is false when none.
 	NextDue(ctx context.Context, tenantID, connID string) (at time.Time, ok bool, err error)
 	// JobDone, JobRetry and JobFailed record a claimed job's outcome; ErrClaimLost when
