@@ -179,6 +179,9 @@ func (s *Server) consoleAppointments(w http.ResponseWriter, r *http.Request) {
 // syncViewOf says where an appointment's change stands at one vendor; paused when its
 // connection is parked (the banner says why).
 func syncViewOf(st persistence.SyncState, paused bool) syncView {
+	if st.State == "running" { // claimed by a worker: still on its way, as far as a person cares
+		st.State = "pending"
+	}
 	v := syncView{Provider: providerName(st.Provider), Class: st.State, Label: st.State}
 	switch {
 	case st.State == "done":

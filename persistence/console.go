@@ -337,7 +337,9 @@ func (s *Console) Thread(ctx context.Context, tenantID string, id uuid.UUID) (Th
 	}
 	t.Sync = map[string]string{}
 	if t.State.AppointmentID != uuid.Nil {
-		rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (connection_id) connection_id, state FROM fulfillment.sync_jobs
+		// A job a worker has claimed is, to a person, still pending.
+		rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (connection_id) connection_id,
+				CASE state WHEN 'running' THEN 'pending' ELSE state END FROM fulfillment.sync_jobs
 			WHERE appointment_id = $1 ORDER BY connection_id, seq DESC`, t.State.AppointmentID)
 		if err != nil {
 			return Thread{}, err
