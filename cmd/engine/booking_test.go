@@ -262,6 +262,7 @@ func TestAHoldTakenOnOneActivationIsConfirmedOnAnother(t *testing.T) {
 	released := r.json(t)["id"].(string)
 	r = b.do(http.MethodDelete, "/api/v1/tenants/acme/reservations/"+released, bookingKey, nil)
 	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+	b.flush() // the release's write is committed
 	var status string
 	require.NoError(t, a.pool.QueryRow(context.Background(), `SELECT status FROM fulfillment.claims WHERE id = $1`, released).Scan(&status))
 	require.Equal(t, "released", status, "the release reached Postgres")
