@@ -104,30 +104,7 @@ func TestWireRoundTrip(t *testing.T) {
 func TestWireSamplesSetEveryField(t *testing.T) {
 	t.Parallel()
 	for _, msg := range wireSamples() {
-		requireEveryFieldSet(t, reflect.ValueOf(msg).Elem(), fmt.Sprintf("%T", msg))
-	}
-}
-
-func requireEveryFieldSet(t *testing.T, v reflect.Value, path string) {
-	t.Helper()
-	switch {
-	case v.Type() == reflect.TypeFor[time.Time]():
-		require.False(t, v.Interface().(time.Time).IsZero(), "%s is the zero time", path)
-	case v.Kind() == reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				requireEveryFieldSet(t, v.Field(i), path+"."+v.Type().Field(i).Name)
-			}
-		}
-	case v.Kind() == reflect.Slice:
-		require.NotZero(t, v.Len(), "%s is empty", path)
-		for i := range v.Len() {
-			requireEveryFieldSet(t, v.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-	case v.Kind() == reflect.Pointer && !v.IsNil():
-		requireEveryFieldSet(t, v.Elem(), path)
-	default: // an error (Err) counts as set when not nil
-		require.False(t, v.IsZero(), "%s is zero", path)
+		wiretest.RequireEveryFieldSet(t, msg)
 	}
 }
 

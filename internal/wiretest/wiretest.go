@@ -1,16 +1,19 @@
 // Package wiretest helps the actor packages' wire tests prove that every message an actor
 // accepts has a wire form: it reads the package's own source to list the message types
-// its dispatch switches on.
+// its dispatch switches on, and checks that a wire sample sets every field.
 package wiretest
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ParsePackage parses the non-test Go files of the current directory (a test's package),
@@ -64,4 +67,41 @@ func SwitchedTypes(files map[string]*ast.File, methods ...string) []string {
 		}
 	}
 	return names
+}
+
+// RequireEveryFieldSet fails t unless every exported field of msg (a pointer to a
+// struct), nested structs, slices and pointers included, holds a non-zero value: a wire
+// sample with a zero field would round-trip even if its codec forgot that field.
+func RequireEveryFieldSet(t testing.TB, msg any) {
+	t.Helper()
+	requireSet(t, reflect.ValueOf(msg).Elem(), fmt.Sprintf("%T", msg))
+}
+
+func requireSet(t testing.TB, v reflect.Value, path string) {
+	t.Helper()
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		if v.Interface().(time.Time).IsZero() {
+			t.Errorf("%s is the zero time", path)
+		}
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				requireSet(t, v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		if v.Len() == 0 {
+			t.Errorf("%s is empty", path)
+		}
+		for i := range v.Len() {
+			requireSet(t, v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case v.Kind() == reflect.Pointer && !v.IsNil():
+		requireSet(t, v.Elem(), path)
+	default: // an error (Err) counts as set when not nil
+		if v.IsZero() {
+			t.Errorf("%s is zero", path)
+		}
+	}
 }
