@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"ringback/actors/resource/resourcepb"
@@ -21,23 +20,10 @@ import (
 	"ringback/internal/wiretest"
 )
 
-// hop sends msg across the wire as Proto.Actor's remote layer does (its protobuf
-// serializer, remote/proto_serializer.go: the bytes and the type's full name, the type
-// found again by name in the global registry) and returns what the receiving node's
-// FromWire makes of it.
+// hop sends msg across the wire and back through this package's codec.
 func hop(t *testing.T, msg any) any {
 	t.Helper()
-	w, err := ToWire(msg)
-	require.NoError(t, err)
-	b, err := proto.Marshal(w)
-	require.NoError(t, err)
-	mt, err := protoregistry.GlobalTypes.FindMessageByName(proto.MessageName(w))
-	require.NoError(t, err)
-	back := mt.New().Interface()
-	require.NoError(t, proto.Unmarshal(b, back))
-	got, err := FromWire(back)
-	require.NoError(t, err)
-	return got
+	return wiretest.Hop(t, msg, ToWire, FromWire)
 }
 
 // wireSamples is one realistic value of every message with a wire form, every field set

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // ParsePackage parses the non-test Go files of the current directory (a test's package),
@@ -104,4 +107,33 @@ func requireSet(t testing.TB, v reflect.Value, path string) {
 			t.Errorf("%s is zero", path)
 		}
 	}
+}
+
+// Hop sends msg across the wire as Proto.Actor's remote layer does (its protobuf
+// serializer, remote/proto_serializer.go: the bytes and the type's full name, the type
+// found again by name in the global registry) and returns what the receiving node's
+// fromWire makes of it.
+func Hop(t testing.TB, msg any, toWire func(any) (proto.Message, error), fromWire func(proto.Message) (any, error)) any {
+	t.Helper()
+	w, err := toWire(msg)
+	if err != nil {
+		t.Fatalf("to wire: %v", err)
+	}
+	b, err := proto.Marshal(w)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(proto.MessageName(w))
+	if err != nil {
+		t.Fatalf("find %s: %v", proto.MessageName(w), err)
+	}
+	back := mt.New().Interface()
+	if err := proto.Unmarshal(b, back); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	got, err := fromWire(back)
+	if err != nil {
+		t.Fatalf("from wire: %v", err)
+	}
+	return got
 }
