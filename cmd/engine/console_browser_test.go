@@ -164,6 +164,24 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.Contains(t, what, customer)
 	require.Contains(t, what, "Booked")
 	shoot(t, ctx, "appointments")
+	// Cancel asks first, and offers to text the customer (checked by default).
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(`li.appt details.confirm summary`),
+		chromedp.WaitVisible(`li.appt details.confirm input[name=notify]`),
+	))
+	notify, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("li.appt details.confirm input[name=notify]").checked`))
+	require.NoError(t, err)
+	require.True(t, notify, "texting the customer is the default")
+	shoot(t, ctx, "appointments-cancel")
+	// Reschedule lists open times, with the same offer.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(`li.appt a[href$="/reschedule"]`),
+		chromedp.WaitVisible(`label.slot input[name=starts_at]`), // on the reschedule page, not the one it left
+	))
+	notify, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("form input[name=notify]").checked`))
+	require.NoError(t, err)
+	require.True(t, notify)
+	shoot(t, ctx, "reschedule")
 
 	// The phone viewport: the thread and the inbox fit 390 px without sideways scrolling.
 	require.NoError(t, chromedp.Do(ctx,
