@@ -117,6 +117,19 @@ func (s *Sync) finish(ctx context.Context, j vsync.Job, state, reason string, ru
 	return err
 }
 
+// Stalled lists the active connections with a job that could have been claimed before
+// `before` and was not: a pending head due then, or a claim run out then. Their worker
+// missed the kick that would have woken it (sent to an engine as it died).
+func (s *Sync) Stalled(ctx context.Context, before time.Time) ([]vsync.Connection, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT c.tenant_id, c.id, c.provider, c.state, COALESCE(c.state_reason, '')
+		FROM fulfillment.sync_jobs j JOIN fulfillment.connections c ON c.tenant_id = j.tenant_id AND c.id = j.connection_id
+		WHERE c.state = 'active' AND ((j.state = 'pending' AND j.run_after < $1) OR (j.state = 'running' AND j.claimed_until < $1))`, before)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[vsync.Connection])
+}
+
 // ReleaseClaims makes every claimed job pending again (at the start of a lone engine).
 func (s *Sync) ReleaseClaims(ctx context.Context) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE fulfillment.sync_jobs SET state = 'pending', claimed_until = NULL, updated_at = now()

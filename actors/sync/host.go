@@ -24,9 +24,7 @@ func Identity(provider, tenantID, connID string) string {
 // cluster they reach the host on whichever node owns the connection).
 type (
 	// Ensure starts the connection's worker if the connection is active and the worker
-	// is not running, and has a running worker look for due jobs (a kick lost on its way,
-	// say to a node that was dying, is made good); a reconcile sends it for every active
-	// connection.
+	// is not running; a reconcile sends it for every active connection.
 	Ensure struct{}
 	// Retire stops the worker and the host: the connection was parked or removed.
 	Retire struct{}
@@ -100,14 +98,9 @@ func (h *host) Receive(ctx actor.Context) {
 	}
 }
 
-// ensure starts the worker if the connection is active and none runs, and kicks it if it
-// does.
+// ensure starts the worker if the connection is active and none runs.
 func (h *host) ensure(ctx actor.Context) {
-	if h.retired {
-		return
-	}
-	if h.child != nil {
-		ctx.Send(h.child, &kick{})
+	if h.child != nil || h.retired {
 		return
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), h.deps.CallTimeout)

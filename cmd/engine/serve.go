@@ -593,6 +593,9 @@ func (e *engine) sweepOnce(ctx context.Context, now time.Time, late time.Duratio
 		if err := e.resend(ctx, now); err != nil {
 			errs = append(errs, fmt.Errorf("outbox re-dispatch: %w", err))
 		}
+		if err := e.kickStalledSync(ctx, now.Add(-late)); err != nil {
+			errs = append(errs, fmt.Errorf("sync kick: %w", err))
+		}
 		return errors.Join(errs...)
 	}
 	if e.node.Load() == nil {
@@ -600,6 +603,17 @@ func (e *engine) sweepOnce(ctx context.Context, now time.Time, late time.Duratio
 	}
 	e.sync.Reconcile()
 	_, err := persistence.TryLocked(ctx, e.pool, persistence.SweepLock, round)
+	return err
+}
+
+// kickStalledSync wakes the vendor connections with a job that has been claimable since
+// before and is not claimed: their worker missed its kick (one sent to an engine as it
+// died); a running worker fills when kicked, a moved one was started by Reconcile.
+func (e *engine) kickStalledSync(ctx context.Context, before time.Time) error {
+	conns, err := e.syncStore.Stalled(ctx, before)
+	for _, c := range conns {
+		e.sync.Kick(c.TenantID, c.ID, c.Provider)
+	}
 	return err
 }
 

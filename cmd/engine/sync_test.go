@@ -500,3 +500,30 @@ func TestSandboxVendorsSyncWithoutOAuthApps(t *testing.T) {
 	require.NoError(t, eng.sync.Settle(ctx))
 	require.Equal(t, 2, e.count(`SELECT count(*) FROM fulfillment.sync_jobs WHERE state = 'done'`))
 }
+
+// TestTheSweepWakesAConnectionThatMissedItsKick: a job is queued and its kick is lost
+// (in a cluster, sent to an engine as it died). The worker sleeps with nothing armed; the
+// sweep finds the job claimable for longer than it should be and kicks the connection.
+func TestTheSweepWakesAConnectionThatMissedItsKick(t *testing.T) {
+	t.Parallel()
+	w := newSyncWorld(t)
+	id := w.book(at("09:00"), "+15125550111")
+	w.settle()
+	calls := len(w.google.Calls())
+
+	// An update queued without its kick.
+	_, err := w.pool.Exec(context.Background(), `INSERT INTO fulfillment.sync_jobs (tenant_id, connection_id, provider, appointment_id, action, run_after)
+		VALUES ('acme', 'acme-google', 'google', $1, 'update', now() - interval '2 minutes')`, id)
+	require.NoError(t, err)
+	fresh, err := w.eng.syncStore.Stalled(context.Background(), time.Now().Add(-5*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, fresh, "a job due two minutes ago is not stalled by a five-minute measure")
+
+	require.NoError(t, w.eng.kickStalledSync(context.Background(), time.Now().Add(-time.Minute)))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = w.google.WaitForCalls(ctx, calls+1)
+	require.NoError(t, err, "the kicked worker syncs the update")
+	w.settle()
+	require.Equal(t, map[string]string{"acme-google": "done", "acme-jobber": "done"}, w.syncStates(id))
+}
