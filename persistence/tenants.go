@@ -538,6 +538,16 @@ func endpointContext(number string) string { return "endpoint/" + number }
 // keeping the connection's other credentials. It is called before the new token is used:
 // a vendor that rotates invalidates the old one, so losing the new one loses the account.
 func (s *Tenants) SaveRefreshToken(ctx context.Context, tenantID, connectionID, token string) error {
+	return s.RotateRefreshToken(ctx, tenantID, connectionID, func(string) (string, error) { return token, nil })
+}
+
+// RotateRefreshToken calls refresh with the connection's refresh token as stored now
+// while holding the connection's row lock, and stores the token refresh returns before
+// the lock is let go. Every engine refreshes a connection's access token through it, so
+// that two engines never spend one refresh token (a vendor that rotates refuses the
+// second with invalid_grant, and the connection would be parked for nothing): the second
+// waits, then refreshes with the token the first stored.
+func (s *Tenants) RotateRefreshToken(ctx context.Context, tenantID, connectionID string, refresh func(current string) (string, error)) error {
 	return inTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var sealed []byte
 		err := tx.QueryRow(ctx, `SELECT credentials FROM fulfillment.connections WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
@@ -558,7 +568,12 @@ func (s *Tenants) SaveRefreshToken(ctx context.Context, tenantID, connectionID, 
 				return err
 			}
 		}
-		creds[tenant.CredentialRefreshToken] = token
+		current := creds[tenant.CredentialRefreshToken]
+		next, err := refresh(current)
+		if err != nil || next == current {
+			return err
+		}
+		creds[tenant.CredentialRefreshToken] = next
 		plain, _ := json.Marshal(creds)
 		if sealed, err = s.box.Seal(plain, connectionContext(tenantID, connectionID)); err != nil {
 			return err

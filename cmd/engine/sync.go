@@ -26,6 +26,33 @@ import (
 // vendorHTTPTimeout bounds one vendor HTTP request (token refreshes included).
 const vendorHTTPTimeout = 20 * time.Second
 
+// tokenSource is a connection's OAuth token source: its rotated refresh tokens are sealed
+// into Postgres before use, and every refresh spends the token stored last, under the
+// connection's row lock, so engines sharing the connection never spend one twice.
+func tokenSource(tenants *persistence.Tenants, hc *http.Client, conn vsync.Connection, clientID, clientSecret, tokenURL string) (*oauth.Source, error) {
+	if clientID == "" || clientSecret == "" {
+		return nil, vsync.Permanent(fmt.Errorf("%s OAuth app is not configured (set %s_CLIENT_ID and %s_CLIENT_SECRET)",
+			conn.Provider, envPrefix(conn.Provider), envPrefix(conn.Provider)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), vendorHTTPTimeout)
+	defer cancel()
+	creds, err := tenants.ConnectionCredentials(ctx, conn.TenantID, conn.ID)
+	if err != nil {
+		return nil, err
+	}
+	refresh := creds[tenant.CredentialRefreshToken]
+	if refresh == "" {
+		return nil, fmt.Errorf("%w: the connection has no refresh token", vsync.ErrReconnect)
+	}
+	save := func(ctx context.Context, token string) error {
+		return tenants.SaveRefreshToken(ctx, conn.TenantID, conn.ID, token)
+	}
+	rotate := func(ctx context.Context, refresh func(string) (string, error)) error {
+		return tenants.RotateRefreshToken(ctx, conn.TenantID, conn.ID, refresh)
+	}
+	return oauth.TokenSource(context.Background(), clientID, clientSecret, tokenURL, refresh, save, hc).Shared(rotate), nil
+}
+
 // startSync starts the sync actors with a Factory per provider: each connection gets
 // its vendor client with an OAuth token source whose rotated refresh tokens are sealed
 // into Postgres before use.
@@ -33,24 +60,7 @@ func startSync(cfg Config, system *actor.ActorSystem, dir *actors.Directory, sto
 	catalog *tenant.Cache, bookings *resource.Bookings, clk clock.Clock, m *metrics.Metrics, log *slog.Logger, events analytics.Recorder) (*vsync.Service, error) {
 	hc := &http.Client{Timeout: vendorHTTPTimeout}
 	tokens := func(conn vsync.Connection, clientID, clientSecret, tokenURL string) (*oauth.Source, error) {
-		if clientID == "" || clientSecret == "" {
-			return nil, vsync.Permanent(fmt.Errorf("%s OAuth app is not configured (set %s_CLIENT_ID and %s_CLIENT_SECRET)",
-				conn.Provider, envPrefix(conn.Provider), envPrefix(conn.Provider)))
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), vendorHTTPTimeout)
-		defer cancel()
-		creds, err := tenants.ConnectionCredentials(ctx, conn.TenantID, conn.ID)
-		if err != nil {
-			return nil, err
-		}
-		refresh := creds[tenant.CredentialRefreshToken]
-		if refresh == "" {
-			return nil, fmt.Errorf("%w: the connection has no refresh token", vsync.ErrReconnect)
-		}
-		save := func(ctx context.Context, token string) error {
-			return tenants.SaveRefreshToken(ctx, conn.TenantID, conn.ID, token)
-		}
-		return oauth.TokenSource(context.Background(), clientID, clientSecret, tokenURL, refresh, save, hc), nil
+		return tokenSource(tenants, hc, conn, clientID, clientSecret, tokenURL)
 	}
 	wrap := cfg.wrapProvider
 	if wrap == nil {

@@ -527,3 +527,34 @@ func TestTheSweepWakesAConnectionThatMissedItsKick(t *testing.T) {
 	w.settle()
 	require.Equal(t, map[string]string{"acme-google": "done", "acme-jobber": "done"}, w.syncStates(id))
 }
+
+// TestTwoEnginesRefreshingOneJobberAccountNeverStrandIt: for a moment two engines run a
+// connection's worker (its actor is moving), and both need a new access token. Jobber
+// rotates refresh tokens and refuses a spent one; each engine's token source refreshes
+// with the token stored last, under the connection's row lock, so the second refreshes
+// with what the first stored instead of the token it started with.
+func TestTwoEnginesRefreshingOneJobberAccountNeverStrandIt(t *testing.T) {
+	t.Parallel()
+	w := newSyncWorld(t)
+	tenants := persistence.NewTenants(w.pool, w.box)
+	conn := vsync.Connection{TenantID: "acme", ID: "acme-jobber", Provider: "jobber"}
+	tokenURL := w.jobber.URL() + "/api/oauth/token"
+	hc := &http.Client{Timeout: 10 * time.Second}
+	a, err := tokenSource(tenants, hc, conn, jobberClientID, jobberClientSecret, tokenURL)
+	require.NoError(t, err)
+	b, err := tokenSource(tenants, hc, conn, jobberClientID, jobberClientSecret, tokenURL)
+	require.NoError(t, err)
+
+	for round := range 3 {
+		w.jobber.OAuth().ExpireAccessTokens()
+		_, err := a.Token()
+		require.NoError(t, err, "round %d, engine a", round)
+		_, err = b.Token() // b still holds the refresh token it was made with
+		require.NoError(t, err, "round %d, engine b", round)
+	}
+	valid := w.jobber.OAuth().ValidRefreshTokens()
+	require.Len(t, valid, 1)
+	creds, err := tenants.ConnectionCredentials(context.Background(), "acme", "acme-jobber")
+	require.NoError(t, err)
+	require.Equal(t, valid[0], creds["refresh_token"], "the token Jobber honours is the one stored")
+}

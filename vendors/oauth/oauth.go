@@ -25,6 +25,11 @@ const expiryMargin = time.Minute
 // SaveFunc durably stores a connection's new refresh token.
 type SaveFunc func(ctx context.Context, refreshToken string) error
 
+// RotateFunc calls refresh with the connection's refresh token as stored now, holding a
+// lock on it that every process refreshing the connection respects, and durably stores
+// the token refresh returns (when it differs) before letting the lock go.
+type RotateFunc func(ctx context.Context, refresh func(current string) (next string, err error)) error
+
 // Source is an oauth2.TokenSource for one connection. It caches the access token until
 // shortly before it expires. Token is safe for concurrent use and refreshes one caller at
 // a time, so a rotating vendor never sees the same refresh token twice.
@@ -32,6 +37,8 @@ type Source struct {
 	ctx  context.Context
 	conf oauth2.Config
 	save SaveFunc
+
+	rotate RotateFunc // nil: refresh with the token in memory (one process per connection)
 
 	mu      sync.Mutex
 	refresh string        // the refresh token to use next
@@ -77,15 +84,9 @@ func (s *Source) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.live() {
-		// A token with no access token makes x/oauth2 refresh right away.
-		tok, err := s.conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: s.refresh}).Token()
-		if err != nil {
-			return nil, fmt.Errorf("oauth: refresh access token: %w", err)
+		if err := s.renew(); err != nil {
+			return nil, err
 		}
-		if tok.RefreshToken != "" && tok.RefreshToken != s.refresh {
-			s.refresh, s.unsaved = tok.RefreshToken, true
-		}
-		s.tok = tok
 	}
 	if s.unsaved {
 		if err := s.save(s.ctx, s.refresh); err != nil {
@@ -95,6 +96,62 @@ func (s *Source) Token() (*oauth2.Token, error) {
 	}
 	tok := *s.tok
 	return &tok, nil
+}
+
+// Shared makes the source refresh through rotate, for a connection that several
+// processes use at once (a cluster's engines, for a moment, while its actor moves): each
+// refresh spends the refresh token stored last, whichever process stored it.
+func (s *Source) Shared(rotate RotateFunc) *Source {
+	s.rotate = rotate
+	return s
+}
+
+// renew gets a new access token with the refresh token (s.mu held).
+func (s *Source) renew() error {
+	// A token with no access token makes x/oauth2 refresh right away.
+	exchange := func(refresh string) (*oauth2.Token, error) {
+		tok, err := s.conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+		if err != nil {
+			return nil, fmt.Errorf("oauth: refresh access token: %w", err)
+		}
+		return tok, nil
+	}
+	if s.rotate == nil {
+		tok, err := exchange(s.refresh)
+		if err != nil {
+			return err
+		}
+		if tok.RefreshToken != "" && tok.RefreshToken != s.refresh {
+			s.refresh, s.unsaved = tok.RefreshToken, true
+		}
+		s.tok = tok
+		return nil
+	}
+	var got *oauth2.Token
+	err := s.rotate(s.ctx, func(current string) (string, error) {
+		if current == "" {
+			current = s.refresh
+		}
+		tok, err := exchange(current)
+		if err != nil {
+			return "", err
+		}
+		if tok.RefreshToken == "" {
+			tok.RefreshToken = current // a vendor that does not rotate
+		}
+		got = tok
+		return tok.RefreshToken, nil
+	})
+	if got == nil {
+		return err
+	}
+	s.tok, s.refresh = got, got.RefreshToken
+	if err != nil {
+		// The vendor answered but its new refresh token is not stored: keep it and store
+		// it with save before the access token is used.
+		s.unsaved = true
+	}
+	return nil
 }
 
 // Invalidate drops tok from the cache if it is still the cached token, so the next Token

@@ -155,3 +155,23 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	}
 	require.Equal(t, 1, auth.Grants())
 }
+
+// A shared source whose store fails after the vendor rotated the token keeps the new
+// token and stores it with save before handing out the access token.
+func TestSharedSourceKeepsARotationItsStoreFailedToKeep(t *testing.T) {
+	t.Parallel()
+	auth, url := vendor(t, true)
+	var saved []string
+	save := func(_ context.Context, tok string) error { saved = append(saved, tok); return nil }
+	rotate := func(_ context.Context, refresh func(string) (string, error)) error {
+		if _, err := refresh(firstRefresh); err != nil {
+			return err
+		}
+		return errors.New("commit failed")
+	}
+	src := oauth.TokenSource(t.Context(), clientID, clientSecret, url, "stale-in-memory", save, nil).Shared(rotate)
+	tok, err := src.Token()
+	require.NoError(t, err, "the stored token was spent, not the one in memory")
+	require.True(t, authorized(auth, tok.AccessToken))
+	require.Equal(t, auth.ValidRefreshTokens(), saved, "the rotated token reached save before use")
+}
